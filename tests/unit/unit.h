@@ -1,0 +1,30 @@
+/*
+ * unit.h - what every cmocka unit test includes.
+ *
+ * cmocka needs <stdarg.h>, <stddef.h>, <stdint.h> and <setjmp.h> before its
+ * own header; this file keeps that order in one place and adds the path of
+ * the source tree's tests/ directory (set by the Makefile's working
+ * directory: tests run from the top of the tree).
+ */
+#ifndef CLR_TESTS_UNIT_H
+#define CLR_TESTS_UNIT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Top of the source tree, for tests that read tests/data or fixtures. */
+static inline const char *unit_srcdir(void)
+{
+	const char *d = getenv("CLARION_SRCDIR");
+
+	return d && *d ? d : ".";
+}
+
+#endif
