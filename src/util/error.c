@@ -35,8 +35,16 @@ int clr_error_prefix(int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	n = strlen(msg);
-	if (old[0] && n + 2 < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, ": %s", old);
+	if (old[0] && n + 2 < sizeof(msg)) {
+		size_t room = sizeof(msg) - n - 3, len = strlen(old);
+
+		/* The old message is cut if both do not fit. */
+		if (len > room)
+			len = room;
+		memcpy(msg + n, ": ", 2);
+		memcpy(msg + n + 2, old, len);
+		msg[n + 2 + len] = '\0';
+	}
 	return code;
 }
 
