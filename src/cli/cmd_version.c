@@ -5,8 +5,17 @@
  * binary runs with (which may differ from those it was compiled against),
  * so each library is asked at run time.
  */
+#include <archive.h>
+#include <curl/curl.h>
+#include <isa-l.h>
+#include <jansson.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
+#include <rpm/rpmlib.h>
+#include <sqlite3.h>
 #include <stdio.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "cli/cli.h"
 
@@ -37,5 +46,16 @@ int cmd_version(int argc, char **argv)
 	);
 	printf("libraries:\n");
 	printf("  openssl: %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("  libcurl: %s\n", curl_version_info(CURLVERSION_NOW)->version);
+	printf("  jansson: %s\n", jansson_version_str());
+	printf("  libarchive: %s\n", archive_version_string());
+	printf("  zlib: %s\n", zlibVersion());
+	printf("  zstd: %s\n", ZSTD_versionString());
+	/* ISA-L has no run-time version call; this is the compile-time one. */
+	printf("  isa-l: %d.%d.%d\n", ISAL_MAJOR_VERSION, ISAL_MINOR_VERSION,
+	       ISAL_PATCH_VERSION);
+	printf("  sqlite: %s\n", sqlite3_libversion());
+	printf("  libpq: %d.%d\n", PQlibVersion() / 10000, PQlibVersion() % 10000);
+	printf("  librpm: %s\n", RPMVERSION);
 	return CLR_EXIT_OK;
 }

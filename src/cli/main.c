@@ -128,5 +128,6 @@ int main(int argc, char **argv)
 			"'clarion --help'\n", argv[i]);
 		return CLR_EXIT_ERROR;
 	}
+	clr_log_debug("running command '%s'", cmd->name);
 	return run(cmd, argc - i, argv + i);
 }

@@ -1,4 +1,5 @@
-"""The command line as a user meets it: help, version, vercmp."""
+"""The command line as a user meets it: help, version, vercmp, logging."""
+import json
 import os
 
 from conftest import run
@@ -36,7 +37,36 @@ def test_version_names_build_and_libraries(clarion):
     lines = p.stdout.splitlines()
     assert lines[0].startswith("clarion ")
     assert lines[1].startswith("build: ")
-    assert "openssl: OpenSSL 3" in p.stdout
+    for lib in ("openssl: OpenSSL 3", "libcurl: ", "jansson: ", "libarchive: ",
+                "zlib: ", "zstd: ", "isa-l: ", "sqlite: ", "libpq: ", "librpm: "):
+        assert "\n  " + lib in p.stdout, lib
+
+
+def test_log_format_json(clarion):
+    p = run([clarion, "--log-level", "debug", "--log-format", "json", "version"])
+    assert p.returncode == 0
+    lines = p.stderr.splitlines()
+    assert lines, "no log line"
+    rec = json.loads(lines[0])
+    assert rec["level"] == "debug"
+    assert "version" in rec["msg"]
+    assert rec["time"].endswith("Z")
+
+
+def test_log_format_human_and_level_filter(clarion):
+    p = run([clarion, "--log-level", "debug", "version"])
+    assert p.stderr.startswith("clarion: debug: running command 'version'")
+    p = run([clarion, "version"])
+    assert p.stderr == ""
+
+
+def test_bad_global_options(clarion):
+    p = run([clarion, "--log-level", "loud", "version"])
+    assert p.returncode == 2
+    assert "loud" in p.stderr
+    p = run([clarion, "--log-format", "xml", "version"])
+    assert p.returncode == 2
+    assert "unknown format 'xml'" in p.stderr
 
 
 def test_vercmp_answers(clarion):
