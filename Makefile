@@ -106,27 +106,27 @@ integration: $(BUILD)/clarion $(REF_BIN)
 		$(PYTEST) -q tests/integration
 
 check: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory replay
-	@$(MAKE) --no-print-directory integration
+	+@$(MAKE) --no-print-directory all
+	+@$(MAKE) --no-print-directory unit
+	+@$(MAKE) --no-print-directory replay
+	+@$(MAKE) --no-print-directory integration
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	SANITIZE="$(ASAN_FLAGS)"
 asan: deps
-	@$(ASAN_MAKE) all
-	@$(ASAN_MAKE) unit
-	@$(ASAN_MAKE) replay
-	@$(ASAN_MAKE) integration
+	+@$(ASAN_MAKE) all
+	+@$(ASAN_MAKE) unit
+	+@$(ASAN_MAKE) replay
+	+@$(ASAN_MAKE) integration
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------
 
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 fuzz:
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+	+@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
 		SANITIZE="$(FUZZ_FLAGS)" build-fuzz/libclarion.a
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for s in $(FUZZ_SRC); do n=$$(basename $$s .c); \
