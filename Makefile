@@ -105,11 +105,15 @@ integration: $(BUILD)/clarion $(REF_BIN)
 	CLARION_BIN=$(abspath $(BUILD)/clarion) CLARION_REF_DIR=$(abspath $(BUILD)/ref) \
 		$(PYTEST) -q tests/integration
 
+# Unit and integration tests run against a throwaway PostgreSQL as well as
+# SQLite; CLARION_REQUIRE_PG makes a missing server a failure, not a skip.
+WITH_PG := CLARION_REQUIRE_PG=1 scripts/test-postgres run --
+
 check: deps
 	+@$(MAKE) --no-print-directory all
-	+@$(MAKE) --no-print-directory unit
+	+@$(WITH_PG) $(MAKE) --no-print-directory unit
 	+@$(MAKE) --no-print-directory replay
-	+@$(MAKE) --no-print-directory integration
+	+@$(WITH_PG) $(MAKE) --no-print-directory integration
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
@@ -117,9 +121,9 @@ ASAN_MAKE = $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	SANITIZE="$(ASAN_FLAGS)"
 asan: deps
 	+@$(ASAN_MAKE) all
-	+@$(ASAN_MAKE) unit
+	+@$(WITH_PG) $(ASAN_MAKE) unit
 	+@$(ASAN_MAKE) replay
-	+@$(ASAN_MAKE) integration
+	+@$(WITH_PG) $(ASAN_MAKE) integration
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------
 

@@ -5,6 +5,7 @@
  * its own file and one row here.  `clarion COMMAND --help` is answered here
  * for every command, so commands need not parse --help themselves.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "util/log.h"
 
 static const struct clr_cmd commands[] = {
+	{ "index", cmd_index, "find the OS packages in an image, layer by layer",
+	  cmd_index_usage },
 	{ "vercmp", cmd_vercmp, "compare two versions of a scheme (dpkg, rpm, ...)",
 	  cmd_vercmp_usage },
 	{ "version", cmd_version, "print clarion's version and linked libraries",
@@ -82,6 +85,9 @@ int main(int argc, char **argv)
 	const struct clr_cmd *cmd;
 	int i = 1;
 
+	/* A peer closing a connection must be an error on that connection,
+	 * never the death of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	self = self ? self + 1 : argv[0];
 	/* Invoked through a link named after a command (`klar`). */
 	if (strcmp(self, "clarion") && (cmd = find(self)))

@@ -79,6 +79,8 @@ static ssize_t mem_read(struct clr_stream *s, void *buf, size_t n)
 
 	if (n > m->left)
 		n = m->left;
+	if (!n)
+		return 0;
 	memcpy(buf, m->p, n);
 	m->p += n;
 	m->left -= n;

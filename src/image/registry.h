@@ -1,0 +1,51 @@
+/*
+ * registry.h - the docker:// transport: a Docker Registry HTTP API v2 / OCI
+ * distribution client on libcurl.
+ *
+ * Opening pings the registry (GET /v2/), so an unreachable host, a bad
+ * certificate or a non-registry is reported at once.  Credentials come from
+ * opts->username/password, else from the docker config (auth.h).  TLS is
+ * verified unless opts->insecure; a private CA can be given in the
+ * environment as CLARION_CA_FILE (also read: CURL_CA_BUNDLE, SSL_CERT_FILE),
+ * a PEM file that replaces the system's trust store for this source.
+ *
+ * get_manifest verifies the bytes against the digest whenever one is known
+ * (asked for, in the reference, or sent by the registry as
+ * Docker-Content-Digest) and refuses manifests over
+ * CLR_REGISTRY_MANIFEST_MAX bytes (CLR_ELIMIT).  open_blob streams from a
+ * download thread; its consumer verifies the digest.  Errors: 404
+ * CLR_ENOTFOUND; 401/403 and other 4xx CLR_EINVALID (with the registry's
+ * message); 429, 5xx and network failures CLR_ENET (after retries).
+ *
+ * The source and its streams may be used from different threads (one
+ * thread per stream); a stream may outlive the source's free().
+ */
+#ifndef CLR_IMAGE_REGISTRY_H
+#define CLR_IMAGE_REGISTRY_H
+
+#include <stddef.h>
+
+#include "image/reference.h"
+#include "image/source.h"
+
+/* The largest manifest accepted, as Docker's own limit. */
+#define CLR_REGISTRY_MANIFEST_MAX (4 << 20)
+
+/* Opens a registry source for a reference such as "alpine",
+ * "host:5000/ns/repo:tag" or "repo@sha256:..." (no "docker://" prefix). */
+int clr_registry_source_open(struct clr_image_source **out, const char *ref,
+			     const struct clr_source_opts *opts);
+
+/* A whole blob in memory (a config blob: small), at most max bytes
+ * (CLR_ELIMIT beyond), verified against digest (CLR_EINVALID when it does
+ * not match).  src must be a registry source.  *bytes (NUL-terminated,
+ * caller frees) holds *len bytes. */
+int clr_registry_get_blob_bytes(struct clr_image_source *src,
+				const char *digest, size_t max, char **bytes,
+				size_t *len);
+
+/* The parsed, normalised reference of a registry source.  Borrowed. */
+const struct clr_reference *
+clr_registry_source_reference(const struct clr_image_source *src);
+
+#endif
