@@ -71,9 +71,11 @@ void clr_artifacts_merge(json_t *whole, json_t *part)
 	json_object_foreach(part, key, val) {
 		json_t *have = json_object_get(whole, key);
 
+		/* Arrays are copied, never shared: whole is extended later and
+		 * part may be stored as it is. */
 		if (have && json_is_array(have) && json_is_array(val))
 			json_array_extend(have, val);
 		else
-			json_object_set(whole, key, val);
+			json_object_set_new(whole, key, json_copy(val));
 	}
 }

@@ -23,7 +23,7 @@
 
 /* The layer pseudo-scanner's identity in the cache. */
 #define CLR_LAYER_SCANNER_NAME "layer"
-#define CLR_LAYER_SCANNER_VERSION "1"
+#define CLR_LAYER_SCANNER_VERSION "2"
 
 /* The JSON of one scanner's result. */
 json_t *clr_artifacts_from_result(const struct clr_scan_result *r);

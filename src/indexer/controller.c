@@ -83,8 +83,11 @@ static int scan_layer(struct pool *p, struct layer_job *job)
 	}
 	in.files = files;
 	in.nfiles = n;
-	job->artifacts = clr_artifacts_from_layer(&c);
-	job->per_scanner[clr_scanners_count] = json_incref(job->artifacts);
+	/* The layer pseudo-scanner's row holds files and whiteouts only; the
+	 * merged whole is a separate object. */
+	job->per_scanner[clr_scanners_count] = clr_artifacts_from_layer(&c);
+	job->artifacts = json_object();
+	clr_artifacts_merge(job->artifacts, job->per_scanner[clr_scanners_count]);
 	for (i = 0; i < clr_scanners_count && !err; i++) {
 		struct clr_scan_result r;
 

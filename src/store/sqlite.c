@@ -270,7 +270,8 @@ static int query_int(struct sq_store *q, const char *sql, int64_t *out)
 /* The schema version; 0 for a new, empty file.  A file with tables but no
  * schema_migrations is some other program's database: refuse it rather
  * than add tables to it. */
-static int read_version(struct sq_store *q, int *out, bool *has_table)
+static int read_version(struct sq_store *q, int *out, bool *has_table,
+			bool locked)
 {
 	int64_t n, v;
 	int err;
@@ -284,6 +285,12 @@ static int read_version(struct sq_store *q, int *out, bool *has_table)
 		if ((err = query_int(q, "SELECT count(*) FROM sqlite_master",
 				     &n)))
 			return err;
+		/* Another process may be creating the schema between our two
+		 * queries: only a look under the write lock may conclude. */
+		if (n && !locked) {
+			*out = -1;
+			return 0;
+		}
 		if (n)
 			return clr_error_set(CLR_EINVALID, "%s is a SQLite "
 					     "database but not clarion's (no "
@@ -332,14 +339,14 @@ static int migrate(struct sq_store *q)
 	bool has_table;
 	int version, err;
 
-	if ((err = read_version(q, &version, &has_table)) ||
-	    (err = clr_store_schema_check(version, q->path)))
+	if ((err = read_version(q, &version, &has_table, false)) ||
+	    (version >= 0 && (err = clr_store_schema_check(version, q->path))))
 		return err;
 	if (version == clr_store_schema_latest())
 		goto done;
 	if ((err = begin(q, "cannot migrate")))
 		return err;
-	if ((err = read_version(q, &version, &has_table)) ||
+	if ((err = read_version(q, &version, &has_table, true)) ||
 	    (err = clr_store_schema_check(version, q->path)))
 		goto fail;
 	if (!has_table &&
@@ -440,6 +447,27 @@ static bool owner_alive(struct sq_store *q, const char *owner,
 	}
 }
 
+/*
+ * Switching a new file to WAL needs an exclusive moment, and SQLite answers
+ * SQLITE_BUSY at once, without the busy handler, while another connection
+ * holds a lock (two processes creating the database together).  So the
+ * busy timeout is applied here by hand.
+ */
+static int set_wal(struct sq_store *q)
+{
+	for (int waited = 0;; waited += 10) {
+		int rc = sqlite3_exec(q->db, "PRAGMA journal_mode = WAL", NULL,
+				      NULL, NULL);
+
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return rc == SQLITE_OK ? 0 :
+			       sq_error(q, rc, "cannot open database");
+		if (waited >= BUSY_TIMEOUT_MS)
+			return sq_error(q, rc, "cannot open database");
+		usleep(10000);
+	}
+}
+
 static int sq_open(struct clr_store **out, const char *location)
 {
 	struct sq_store *q = clr_calloc(1, sizeof(*q));
@@ -460,7 +488,7 @@ static int sq_open(struct clr_store **out, const char *location)
 	}
 	sqlite3_extended_result_codes(q->db, 1);
 	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
-	if ((err = exec(q, "PRAGMA journal_mode = WAL", "cannot open database")) ||
+	if ((err = set_wal(q)) ||
 	    (err = exec(q, "PRAGMA synchronous = NORMAL",
 			"cannot open database")) ||
 	    (err = exec(q, "PRAGMA foreign_keys = ON", "cannot open database")) ||
