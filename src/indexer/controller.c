@@ -231,6 +231,33 @@ const char *clr_indexer_state(void)
 	return state_buf;
 }
 
+/* *report: the stored report of hash if it is finished and made by the
+ * current scanners, else NULL. */
+static int stored_report(json_t **report, struct clr_store *store,
+			 const char *hash)
+{
+	struct clr_store_report r;
+	int err;
+
+	*report = NULL;
+	err = clr_store_report_get(store, hash, &r);
+	if (err == CLR_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	if (!strcmp(r.state, "IndexFinished") &&
+	    !strcmp(r.index_state, clr_indexer_state())) {
+		json_error_t jerr;
+
+		/* A report that does not parse is indexed again. */
+		*report = json_loads(r.report, 0, &jerr);
+		if (*report)
+			clr_log_debug("%s: answered from the store", hash);
+	}
+	clr_store_report_release(&r);
+	return 0;
+}
+
 static int index_dir(json_t **report, struct clr_image *img,
 		     const struct clr_indexer_opts *opts)
 {
@@ -326,28 +353,16 @@ int clr_index_image(json_t **report, struct clr_store *store,
 		goto out;
 	}
 	if (store) {
-		struct clr_store_report r;
-
-		if ((err = clr_store_lock_manifest(store, img->manifest_digest, &lock)))
+		/* A finished report is final, so the common case, an image
+		 * already indexed, is answered without taking the lock (which
+		 * writes); only work to do is serialised, then checked again. */
+		if ((err = stored_report(report, store, img->manifest_digest)) ||
+		    *report)
 			goto out;
-		err = clr_store_report_get(store, img->manifest_digest, &r);
-		if (!err && !strcmp(r.state, "IndexFinished") &&
-		    !strcmp(r.index_state, clr_indexer_state())) {
-			json_error_t jerr;
-
-			*report = json_loads(r.report, 0, &jerr);
-			clr_store_report_release(&r);
-			if (*report) {
-				clr_log_debug("%s: answered from the store",
-					      img->manifest_digest);
-				goto out;
-			}
-		} else if (!err) {
-			clr_store_report_release(&r);
-		} else if (err != CLR_ENOTFOUND) {
+		if ((err = clr_store_lock_manifest(store, img->manifest_digest, &lock)) ||
+		    (err = stored_report(report, store, img->manifest_digest)) ||
+		    *report)
 			goto out;
-		}
-		err = 0;
 	}
 
 	/* FetchLayers, ScanLayers */
