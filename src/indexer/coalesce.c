@@ -107,10 +107,11 @@ json_t *clr_coalesce(const char *manifest_hash,
 		pkgs = json_object_get(a, "packages");
 		json_array_foreach(files, j, f) {
 			const char *path = json_string_value(f);
-			json_t *old, *fresh = json_array();
+			json_t *old, *fresh;
 
 			if (!path || !is_package_db(path))
 				continue;
+			fresh = json_array();
 			old = json_object_get(dbs, path);
 			json_array_foreach(pkgs, k, p) {
 				const char *intro = layers[i].digest;
