@@ -9,11 +9,14 @@
 #include <curl/curl.h>
 #include <isa-l.h>
 #include <jansson.h>
+#include <libfyaml.h>
 #include <libpq-fe.h>
+#include <libxml/globals.h>
 #include <openssl/crypto.h>
 #include <rpm/rpmlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -57,5 +60,9 @@ int cmd_version(int argc, char **argv)
 	printf("  sqlite: %s\n", sqlite3_libversion());
 	printf("  libpq: %d.%d\n", PQlibVersion() / 10000, PQlibVersion() % 10000);
 	printf("  librpm: %s\n", RPMVERSION);
+	/* "20914" -> 2.9.14 */
+	printf("  libxml2: %d.%d.%d\n", atoi(xmlParserVersion) / 10000,
+	       atoi(xmlParserVersion) / 100 % 100, atoi(xmlParserVersion) % 100);
+	printf("  libfyaml: %s\n", fy_library_version());
 	return CLR_EXIT_OK;
 }

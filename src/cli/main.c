@@ -16,8 +16,12 @@
 #include "util/log.h"
 
 static const struct clr_cmd commands[] = {
+	{ "db", cmd_db, "export or import an offline vulnerability bundle",
+	  cmd_db_usage },
 	{ "index", cmd_index, "find the OS packages in an image, layer by layer",
 	  cmd_index_usage },
+	{ "update", cmd_update, "fetch the vulnerability feeds into the database",
+	  cmd_update_usage },
 	{ "vercmp", cmd_vercmp, "compare two versions of a scheme (dpkg, rpm, ...)",
 	  cmd_vercmp_usage },
 	{ "version", cmd_version, "print clarion's version and linked libraries",

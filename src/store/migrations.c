@@ -79,6 +79,118 @@ const char clr_store_schema_table_pg[] = SCHEMA_TABLE(TS_PG);
 	"	expires       BIGINT NOT NULL\n"                           \
 	");\n"
 
+/*
+ * 2: the vulnerability database (update operations, Clair's snapshot
+ * model; reference/clair-api.md section 4.3).
+ *
+ * vuln holds each distinct record once, keyed by its content hash
+ * (clr_vuln_hash(), hex): a feed that changes one record in a million adds
+ * one row, not a million.  update_operation is one successful run of one
+ * updater, and uo_vuln links it to the complete set of records that were
+ * current then; the matcher reads the newest operation of each updater,
+ * the notifier diffs two of them, GC deletes old operations and then the
+ * records nothing links.  vuln_count is stored so listing operations (and
+ * the status page) does not count millions of links.
+ *
+ * uo_vuln is read both ways: by operation (its primary key: the set of an
+ * operation, diffs) and by record (uo_vuln_by_vuln: GC's "does anything
+ * still link this").  On SQLite it is WITHOUT ROWID, clustered on the key,
+ * which halves its size.  It has no foreign keys, on purpose: checking two
+ * parents per link costs more than a tenth of a million-record put (one
+ * probe each in SQLite, a trigger per row in PostgreSQL).  The store keeps
+ * the links right itself: a put links only ids it found or inserted in
+ * the same transaction, GC deletes an operation's links with it and a
+ * record only when nothing links it, and on PostgreSQL GC and puts
+ * exclude each other (an advisory lock), so GC cannot delete a record a
+ * concurrent put has just found.
+ *
+ * update_counter is one row that every put and every GC that deletes
+ * something increments inside its transaction: replicas poll it to know
+ * when to reload.  (The newest operation id would miss GC, and on
+ * PostgreSQL ids are handed out before commit, so a later id can become
+ * visible before an earlier one.)
+ *
+ * updater_status records attempts, which may fail without storing
+ * anything; updater_lock is SQLite's stand-in for advisory locks, as
+ * manifest_lock is.  Timestamps are as in migration 1; issued stays the
+ * feed's text.
+ */
+#define V2_COMMON(TS, TS_NULL, VULN_ID, OP_ID, HASH, UO_OPTS)               \
+	"CREATE TABLE vuln (\n"                                           \
+	"	id                     " VULN_ID ",\n"                      \
+	"	hash                   " HASH " NOT NULL UNIQUE,\n"         \
+	"	name                   TEXT NOT NULL,\n"                    \
+	"	updater                TEXT NOT NULL,\n"                    \
+	"	description            TEXT NOT NULL,\n"                    \
+	"	issued                 TEXT NOT NULL,\n"                    \
+	"	links                  TEXT NOT NULL,\n"                    \
+	"	severity               TEXT NOT NULL,\n"                    \
+	"	normalized_severity    TEXT NOT NULL,\n"                    \
+	"	package_name           TEXT NOT NULL,\n"                    \
+	"	package_kind           TEXT NOT NULL,\n"                    \
+	"	package_module         TEXT NOT NULL,\n"                    \
+	"	arch                   TEXT NOT NULL,\n"                    \
+	"	arch_op                TEXT NOT NULL,\n"                    \
+	"	dist_did               TEXT NOT NULL,\n"                    \
+	"	dist_name              TEXT NOT NULL,\n"                    \
+	"	dist_version           TEXT NOT NULL,\n"                    \
+	"	dist_version_id        TEXT NOT NULL,\n"                    \
+	"	dist_version_code_name TEXT NOT NULL,\n"                    \
+	"	dist_pretty_name       TEXT NOT NULL,\n"                    \
+	"	dist_cpe               TEXT NOT NULL,\n"                    \
+	"	repo_name              TEXT NOT NULL,\n"                    \
+	"	repo_uri               TEXT NOT NULL,\n"                    \
+	"	version_scheme         TEXT NOT NULL,\n"                    \
+	"	fixed_in_version       TEXT NOT NULL,\n"                    \
+	"	affected               TEXT NOT NULL\n"                     \
+	");\n"                                                            \
+	"CREATE TABLE update_operation (\n"                               \
+	"	id          " OP_ID ",\n"                                   \
+	"	ref         TEXT NOT NULL UNIQUE,\n"                        \
+	"	updater     TEXT NOT NULL,\n"                               \
+	"	fingerprint TEXT NOT NULL,\n"                               \
+	"	date        " TS ",\n"                                      \
+	"	kind        TEXT NOT NULL,\n"                               \
+	"	vuln_count  BIGINT NOT NULL DEFAULT 0\n"                    \
+	");\n"                                                            \
+	"CREATE INDEX update_operation_by_updater\n"                      \
+	"	ON update_operation (updater, id DESC);\n"                  \
+	"CREATE TABLE uo_vuln (\n"                                        \
+	"	uo_id   BIGINT NOT NULL,\n"                                 \
+	"	vuln_id BIGINT NOT NULL,\n"                                 \
+	"	PRIMARY KEY (uo_id, vuln_id)\n"                             \
+	")" UO_OPTS ";\n"                                                 \
+	"CREATE INDEX uo_vuln_by_vuln ON uo_vuln (vuln_id, uo_id);\n"     \
+	"CREATE TABLE update_counter (\n"                                 \
+	"	id    INTEGER PRIMARY KEY CHECK (id = 1),\n"                \
+	"	value BIGINT NOT NULL\n"                                    \
+	");\n"                                                            \
+	"INSERT INTO update_counter (id, value) VALUES (1, 0);\n"         \
+	"CREATE TABLE updater_status (\n"                                 \
+	"	updater      TEXT PRIMARY KEY,\n"                           \
+	"	last_attempt " TS_NULL ",\n"                                \
+	"	last_success " TS_NULL ",\n"                                \
+	"	last_error   TEXT NOT NULL DEFAULT ''\n"                    \
+	");\n"
+
+/* AUTOINCREMENT for operations: an id is never handed out twice, even
+ * after the newest rows were deleted, so "increasing" holds for good. */
+#define V2_SQLITE_VULN_ID "INTEGER PRIMARY KEY"
+#define V2_SQLITE_OP_ID "INTEGER PRIMARY KEY AUTOINCREMENT"
+#define V2_PG_ID "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+
+/* Hex compares as bytes: under the database's own collation (en_US, ...)
+ * every probe of the hash index would go through strcoll().  SQLite's
+ * default collation is already bytewise. */
+#define V2_PG_HASH "TEXT COLLATE \"C\""
+
+#define V2_SQLITE_LOCKS                                                   \
+	"CREATE TABLE updater_lock (\n"                                   \
+	"	updater TEXT PRIMARY KEY,\n"                                \
+	"	owner   TEXT NOT NULL,\n"                                   \
+	"	expires BIGINT NOT NULL\n"                                  \
+	");\n"
+
 const struct clr_store_migration clr_store_migrations[] = {
 	{
 		.version = 1,
@@ -86,8 +198,16 @@ const struct clr_store_migration clr_store_migrations[] = {
 		.sqlite = V1_COMMON(TS_SQLITE) V1_SQLITE_LOCKS,
 		.pg = V1_COMMON(TS_PG),
 	},
-	/* Later: update operations and vulnerabilities, then notifications.
-	 * Append here; never edit an entry above. */
+	{
+		.version = 2,
+		.what = "vulnerabilities, update operations, updater status",
+		.sqlite = V2_COMMON(TS_SQLITE, "TEXT", V2_SQLITE_VULN_ID,
+				    V2_SQLITE_OP_ID, "TEXT", " WITHOUT ROWID")
+			V2_SQLITE_LOCKS,
+		.pg = V2_COMMON(TS_PG, "TIMESTAMPTZ", V2_PG_ID, V2_PG_ID,
+				V2_PG_HASH, ""),
+	},
+	/* Later: notifications.  Append here; never edit an entry above. */
 };
 
 const size_t clr_store_migrations_count =

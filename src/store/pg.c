@@ -12,6 +12,11 @@
  * operation here is idempotent, and the server rolled back whatever the
  * lost connection had begun.  Advisory locks die with their connection;
  * the connection's generation tells unlock whether its lock survived.
+ *
+ * An update operation's records go in with COPY into a temporary table,
+ * then two set-based statements store the new records and link them all
+ * (see update_put()).  Large results (the records the matcher loads) are
+ * read in single-row mode, so they never sit whole in memory.
  */
 #include "store/store.h"
 
@@ -418,10 +423,15 @@ static int migrate(struct pg_store *p)
 static int pg_open(struct clr_store **out, const char *location)
 {
 	/* Keywords before dbname are defaults the URL may override. */
+	/* client_encoding: clarion's strings are UTF-8, whatever the
+	 * database's own encoding. */
 	static const char *const keys[] = {
-		"connect_timeout", "application_name", "dbname", NULL,
+		"connect_timeout", "application_name", "client_encoding",
+		"dbname", NULL,
 	};
-	const char *values[] = { CONNECT_TIMEOUT, "clarion", location, NULL };
+	const char *values[] = {
+		CONNECT_TIMEOUT, "clarion", "UTF8", location, NULL,
+	};
 	struct pg_store *p = clr_calloc(1, sizeof(*p));
 	const char *pw, *pw_end;
 	PQconninfoOption *opts;
@@ -783,22 +793,878 @@ static int pg_layer_scanned(struct clr_store *s, const char *layer,
 	PG_RUN(pg(s), layer_scanned(pg(s), layer, scanners, n, scanned));
 }
 
-/* --- manifest locks -------------------------------------------------------------- */
+/* --- update operations --------------------------------------------------- */
+
+/* A timestamptz as RFC 3339 UTC with milliseconds, as SQLite stores them. */
+#define PG_TS(col)                                                        \
+	"to_char(" col " AT TIME ZONE 'UTC', "                            \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The columns of struct clr_update_op, read by op_read(). */
+#define OP_COLUMNS                                                        \
+	"id, ref, updater, fingerprint, " PG_TS("date") ", kind, vuln_count"
+
+/* The operations GC deletes: all but the newest $1 of each updater. */
+#define GC_VICTIMS                                                        \
+	"SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "     \
+	"updater ORDER BY id DESC) AS age FROM update_operation) o "     \
+	"WHERE age > $1::bigint"
+
+/* Increments the update counter and tells listeners (replicas may LISTEN
+ * clarion_update) its new value; both take effect at COMMIT. */
+#define COUNTER_BUMP                                                      \
+	"WITH c AS (UPDATE update_counter SET value = value + 1 "          \
+	"RETURNING value) SELECT pg_notify('clarion_update', "           \
+	"value::text) FROM c"
+
+/* COPY data is sent in pieces of about this size. */
+#define COPY_CHUNK (1u << 20)
+
+/* The largest single record COPY will carry (all fields escaped). */
+#define COPY_RECORD_MAX (256u << 20)
+
+/* The advisory lock that keeps GC and puts apart: puts share it, GC
+ * takes it alone (see migrations.c, uo_vuln). */
+static int gc_key(char key[24])
+{
+	return lock_key(key, "update-gc", "");
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct clr_store_put_rec *x = a, *y = b;
+
+	return memcmp(x->hash, y->hash, sizeof(x->hash));
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int64_t to_int64(const char *s)
+{
+	return strtoll(s, NULL, 10);
+}
+
+/* Row r of an OP_COLUMNS result. */
+static void op_read(const PGresult *res, int r, struct clr_update_op *out)
+{
+	int64_t count = to_int64(PQgetvalue(res, r, 6));
+
+	out->id = to_int64(PQgetvalue(res, r, 0));
+	out->ref = clr_strdup(PQgetvalue(res, r, 1));
+	out->updater = clr_strdup(PQgetvalue(res, r, 2));
+	out->fingerprint = clr_strdup(PQgetvalue(res, r, 3));
+	out->date = clr_strdup(PQgetvalue(res, r, 4));
+	out->kind = clr_strdup(PQgetvalue(res, r, 5));
+	out->count = count > 0 ? (size_t)count : 0;
+}
+
+/* Runs a query yielding at most one operation: CLR_ENOTFOUND (naming
+ * what) when it yields none. */
+static int op_one(struct pg_store *p, const char *sql, int n,
+		  const char *const *params, struct clr_update_op *out,
+		  const char *what)
+{
+	PGresult *res;
+	int err;
+
+	if ((err = pg_exec(p, "cannot read update operations from", sql, n,
+			   params, &res)))
+		return err;
+	if (PQntuples(res))
+		op_read(res, 0, out);
+	else
+		err = clr_error_set(CLR_ENOTFOUND, "no update operation %s",
+				    what);
+	PQclear(res);
+	return err;
+}
+
+static int op_by_ref(struct pg_store *p, const char *ref,
+		     struct clr_update_op *out)
+{
+	const char *params[] = { ref };
+
+	return op_one(p, "SELECT " OP_COLUMNS " FROM update_operation "
+		      "WHERE ref = $1", 1, params, out, ref);
+}
+
+/* Appends s to a COPY text-format row: backslash, tab, newline and
+ * carriage return escaped, everything else as it is.  Most fields have
+ * none of those, and strcspn() skips runs of plain text fast. */
+static int copy_field(struct clr_buf *b, const char *s)
+{
+	int err = 0;
+
+	for (;;) {
+		size_t n = strcspn(s, "\\\t\n\r");
+		char e;
+
+		if (n && (err = clr_buf_add(b, s, n)))
+			return err;
+		s += n;
+		switch (*s) {
+		case '\0': return 0;
+		case '\\': e = '\\'; break;
+		case '\t': e = 't'; break;
+		case '\n': e = 'n'; break;
+		default: e = 'r'; break;
+		}
+		if ((err = clr_buf_add(b, (char[2]){ '\\', e }, 2)))
+			return err;
+		s++;
+	}
+}
+
+/* Appends v in decimal (ids: no sign, no printf per row). */
+static int copy_id(struct clr_buf *b, int64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? 0 : (uint64_t)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	return clr_buf_add(b, d + i, sizeof(d) - i);
+}
+
+/* Starts a COPY; expect is PGRES_COPY_IN or PGRES_COPY_OUT. */
+static int copy_start(struct pg_store *p, const char *sql,
+		      ExecStatusType expect, const char *doing)
+{
+	PGresult *res = PQexec(p->conn, sql);
+	int err = 0;
+
+	if (PQresultStatus(res) != expect)
+		err = pg_error(p, res, doing);
+	PQclear(res);
+	return err;
+}
+
+/* Collects the results that end a COPY; the first error wins.  It is
+ * judged after the last result: only then does libpq know whether the
+ * connection itself is gone (CLR_ENET, which a retry reconnects for). */
+static int copy_finish(struct pg_store *p, int err, const char *doing)
+{
+	PGresult *res, *failed = NULL;
+
+	while ((res = PQgetResult(p->conn))) {
+		if (!err && !failed && PQresultStatus(res) != PGRES_COMMAND_OK)
+			failed = res;
+		else
+			PQclear(res);
+	}
+	if (failed) {
+		err = pg_error(p, failed, doing);
+		PQclear(failed);
+	}
+	return err;
+}
+
+/*
+ * COPY ... FROM STDIN of n rows, each appended to the buffer by row(), in
+ * pieces of about COPY_CHUNK bytes.  Text format: row() escapes its
+ * fields with copy_field().
+ */
+static int copy_in(struct pg_store *p, const char *sql, size_t n,
+		   int (*row)(struct clr_buf *b, size_t i, void *arg),
+		   void *arg, const char *doing)
+{
+	struct clr_buf b = CLR_BUF_INIT(COPY_RECORD_MAX + COPY_CHUNK);
+	int err;
+
+	if ((err = copy_start(p, sql, PGRES_COPY_IN, doing)))
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		if ((err = row(&b, i, arg)))
+			break;
+		if (b.len >= COPY_CHUNK || i + 1 == n) {
+			if (PQputCopyData(p->conn, b.ptr, (int)b.len) != 1)
+				err = pg_error(p, NULL, doing);
+			clr_buf_reset(&b);
+		}
+	}
+	clr_buf_release(&b);
+	/* Ends the COPY either way: with an error message the server
+	 * discards what it got, and the transaction is rolled back. */
+	if (PQputCopyEnd(p->conn, err ? "clarion: abandoned" : NULL) != 1 &&
+	    !err)
+		err = pg_error(p, NULL, doing);
+	return copy_finish(p, err, doing);
+}
+
+/* COPY (...) TO STDOUT, handing each row (text format, with its '\n') to
+ * line(). */
+static int copy_out(struct pg_store *p, const char *sql,
+		    int (*line)(const char *row, size_t len, void *arg),
+		    void *arg, const char *doing)
+{
+	char *row = NULL;
+	int n, err;
+
+	if ((err = copy_start(p, sql, PGRES_COPY_OUT, doing)))
+		return err;
+	while ((n = PQgetCopyData(p->conn, &row, 0)) > 0) {
+		if (!err)
+			err = line(row, (size_t)n, arg);
+		PQfreemem(row);
+	}
+	if (n == -2 && !err)
+		err = pg_error(p, NULL, doing);
+	return copy_finish(p, err, doing);
+}
+
+/* What the COPY callbacks of a put share. */
+struct put_ctx {
+	const struct clr_store_put *put;
+	int64_t *ids;       /* per record: its vuln id, 0 while unknown */
+	size_t *fresh;      /* the records to insert: indexes into recs */
+	size_t n_fresh;
+	char op[24];        /* the operation's id, as text */
+	const char *where;  /* the location, for messages */
+};
+
+static int row_hash(struct clr_buf *b, size_t i, void *arg)
+{
+	struct put_ctx *c = arg;
+	char hex[CLR_SHA256_HEXLEN + 2];
+
+	clr_store_hash_hex(hex, c->put->recs[i].hash);
+	hex[CLR_SHA256_HEXLEN] = '\n';
+	return clr_buf_add(b, hex, CLR_SHA256_HEXLEN + 1);
+}
+
+static int row_vuln(struct clr_buf *b, size_t i, void *arg)
+{
+	struct put_ctx *c = arg;
+	size_t r = c->fresh[i];
+	const struct clr_vuln *v = c->put->recs[r].v;
+	char hex[CLR_SHA256_HEXLEN + 1];
+	int err = copy_id(b, c->ids[r]);
+
+	clr_store_hash_hex(hex, c->put->recs[r].hash);
+	err = err ? err : clr_buf_addch(b, '\t');
+	err = err ? err : clr_buf_add(b, hex, CLR_SHA256_HEXLEN);
+#define FIELD(f)                                                           \
+	err = err ? err : clr_buf_addch(b, '\t');                         \
+	err = err ? err : copy_field(b, v->f);
+	CLR_STORE_VULN_STRINGS(FIELD)
+#undef FIELD
+	err = err ? err : clr_buf_addch(b, '\t');
+	err = err ? err : clr_buf_addstr(b, clr_severity_name(
+					      v->normalized_severity));
+	err = err ? err : clr_buf_addch(b, '\n');
+	if (err)
+		return clr_error_set(CLR_ELIMIT, "cannot store update "
+				     "operation in %s: record %s (%s) is "
+				     "larger than %u MB", c->where, hex,
+				     v->name, COPY_RECORD_MAX >> 20);
+	return 0;
+}
+
+static int row_link(struct clr_buf *b, size_t i, void *arg)
+{
+	struct put_ctx *c = arg;
+
+	int err = clr_buf_addstr(b, c->op);
+
+	err = err ? err : clr_buf_addch(b, '\t');
+	err = err ? err : copy_id(b, c->ids[i]);
+	return err ? err : clr_buf_addch(b, '\n');
+}
+
+/* A row "HASH\tID\n" of the stored records among the put's: notes the id
+ * of the record with that hash. */
+static int stored_line(const char *row, size_t len, void *arg)
+{
+	struct put_ctx *c = arg;
+	struct clr_store_put_rec key;
+	const struct clr_store_put_rec *hit;
+
+	for (size_t i = 0; i < CLR_SHA256_LEN; i++) {
+		int hi = len > 2 * i + 1 ? hex_value(row[2 * i]) : -1;
+		int lo = len > 2 * i + 1 ? hex_value(row[2 * i + 1]) : -1;
+
+		if (hi < 0 || lo < 0)
+			return clr_error_set(CLR_ERROR, "%s: unexpected row "
+					     "from COPY: %.80s", c->where, row);
+		key.hash[i] = (uint8_t)(hi << 4 | lo);
+	}
+	hit = bsearch(&key, c->put->recs, c->put->n, sizeof(key), rec_cmp);
+	if (!hit || len < CLR_SHA256_HEXLEN + 2 ||
+	    row[CLR_SHA256_HEXLEN] != '\t')
+		return clr_error_set(CLR_ERROR, "%s: unexpected row from COPY: "
+				     "%.80s", c->where, row);
+	c->ids[hit - c->put->recs] = strtoll(row + CLR_SHA256_HEXLEN + 1,
+					     NULL, 10);
+	return 0;
+}
+
+/*
+ * n new record ids, first in *first: a range of vuln's identity sequence
+ * that nothing else will hand out.  nextval then setval is two steps, so
+ * concurrent puts take turns (a session lock, held for the two statements
+ * only; a sequence is not transactional, so the range stays taken even
+ * if the put rolls back, which only leaves a gap).
+ */
+static int reserve_ids(struct pg_store *p, size_t n, int64_t *first,
+		       const char *doing)
+{
+	char key[24], count[24];
+	const char *key_param[] = { key }, *count_param[] = { count };
+	PGresult *res = NULL;
+	int err;
+
+	snprintf(count, sizeof(count), "%zu", n);
+	if ((err = lock_key(key, "vuln-ids", "")) ||
+	    (err = pg_exec(p, doing, "SELECT pg_advisory_lock($1::bigint)", 1,
+			   key_param, NULL)))
+		return err;
+	err = pg_exec(p, doing, "SELECT setval(pg_get_serial_sequence('vuln', "
+		      "'id'), nextval(pg_get_serial_sequence('vuln', 'id')) + "
+		      "$1::bigint - 1)", 1, count_param, &res);
+	PQclear(PQexecParams(p->conn, "SELECT pg_advisory_unlock($1::bigint)",
+			     1, NULL, key_param, NULL, NULL, 0));
+	if (err)
+		return err;
+	*first = strtoll(PQgetvalue(res, 0, 0), NULL, 10) - (int64_t)n + 1;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The records: their hashes go in with COPY and come back with the ids of
+ * those already stored; the others get ids reserved here and go straight
+ * into vuln with COPY; then every link goes in with COPY.  Each record
+ * crosses the wire once, new ones are written once, and no statement
+ * runs per record.  A record stored by a concurrent put of the same
+ * updater (which the updater lock is there to prevent) makes this put fail
+ * on the unique hash, not store it twice.
+ */
+static int put_records(struct pg_store *p, const struct clr_store_put *put,
+		       const char *op, const char *doing)
+{
+	struct put_ctx c = { .put = put, .where = p->base.location };
+	int64_t first;
+	int err;
+
+	snprintf(c.op, sizeof(c.op), "%s", op);
+	c.ids = clr_calloc(put->n, sizeof(*c.ids));
+	c.fresh = clr_malloc(put->n * sizeof(*c.fresh));
+	if ((err = pg_exec(p, doing, "CREATE TEMPORARY TABLE put_hash (hash "
+			   "text COLLATE \"C\") ON COMMIT DROP", 0, NULL,
+			   NULL)) ||
+	    (err = copy_in(p, "COPY put_hash (hash) FROM STDIN", put->n,
+			   row_hash, &c, doing)) ||
+	    /* The planner's choice of join needs the table's real size. */
+	    (err = pg_exec(p, doing, "ANALYZE put_hash", 0, NULL, NULL)) ||
+	    (err = copy_out(p, "COPY (SELECT t.hash, v.id FROM put_hash t "
+			    "JOIN vuln v ON v.hash = t.hash) TO STDOUT",
+			    stored_line, &c, doing)))
+		goto cleanup;
+	for (size_t r = 0; r < put->n; r++)
+		if (!c.ids[r])
+			c.fresh[c.n_fresh++] = r;
+	if (c.n_fresh) {
+		if ((err = reserve_ids(p, c.n_fresh, &first, doing)))
+			goto cleanup;
+		/* In hash order, as the records are: the heap, the id and
+		 * the hash index all grow at one end. */
+		for (size_t i = 0; i < c.n_fresh; i++)
+			c.ids[c.fresh[i]] = first + (int64_t)i;
+		if ((err = copy_in(p, "COPY vuln (id, hash, "
+				   CLR_STORE_VULN_COLUMNS ") FROM STDIN",
+				   c.n_fresh, row_vuln, &c, doing)))
+			goto cleanup;
+	}
+	qsort(c.ids, put->n, sizeof(*c.ids), id_cmp);
+	err = copy_in(p, "COPY uo_vuln (uo_id, vuln_id) FROM STDIN", put->n,
+		      row_link, &c, doing);
+	clr_log_debug("store: %s: operation %s: %zu records, %zu new",
+		      put->updater, put->ref, put->n, c.n_fresh);
+cleanup:
+	free(c.ids);
+	free(c.fresh);
+	return err;
+}
+
+/*
+ * The put, in one transaction: the operation row, its records (see
+ * put_records()), the count, the counter.  Shares the GC lock, so GC
+ * cannot delete a record between this finding it stored and linking it.
+ */
+static int update_put(struct pg_store *p, const struct clr_store_put *put,
+		      struct clr_update_op *out)
+{
+	static const char doing[] = "cannot store update operation in";
+	const char *op_params[] = { put->ref, put->updater, put->fingerprint };
+	char key[24], id[24], count[24];
+	const char *key_param[] = { key }, *count_params[] = { id, count };
+	PGresult *res = NULL;
+	int err;
+
+	if ((err = gc_key(key)) || (err = pg_begin(p, doing)) ||
+	    /* Room for the joins of a million-record put to hash in
+	     * memory; for this transaction only. */
+	    (err = pg_exec(p, doing, "SET LOCAL work_mem = '256MB'", 0, NULL,
+			   NULL)) ||
+	    (err = pg_exec(p, doing, "SELECT pg_advisory_xact_lock_shared("
+			   "$1::bigint)", 1, key_param, NULL)) ||
+	    (err = pg_exec(p, doing, "INSERT INTO update_operation (ref, "
+			   "updater, fingerprint, kind) VALUES ($1, $2, $3, "
+			   "'vulnerability') RETURNING id", 3, op_params,
+			   &res)))
+		goto fail;
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (put->n && (err = put_records(p, put, id, doing)))
+		goto fail;
+	snprintf(count, sizeof(count), "%zu", put->n);
+	if ((err = pg_exec(p, doing, "UPDATE update_operation SET vuln_count "
+			   "= $2::bigint WHERE id = $1::bigint RETURNING "
+			   OP_COLUMNS, 2, count_params, &res)))
+		goto fail;
+	op_read(res, 0, out);
+	PQclear(res);
+	res = NULL;
+	if ((err = pg_exec(p, doing, COUNTER_BUMP, 0, NULL, NULL)) ||
+	    (err = pg_commit(p, doing)))
+		goto fail;
+	return 0;
+fail:
+	PQclear(res);
+	clr_update_op_release(out);
+	pg_rollback(p);
+	return err;
+}
+
+static int pg_update_put(struct clr_store *s, const struct clr_store_put *put,
+			 struct clr_update_op *out)
+{
+	struct pg_store *p = pg(s);
+	int err;
+
+	if ((err = pg_ensure(p)))
+		return err;
+	err = update_put(p, put, out);
+	if (!pg_retry(p, err, 0))
+		return err;
+	/* The connection went while the put ran, perhaps after the server
+	 * had committed it: then it is done, and doing it again would
+	 * store a second operation. */
+	err = op_by_ref(p, put->ref, out);
+	if (err != CLR_ENOTFOUND)
+		return err;
+	return update_put(p, put, out);
+}
+
+static int pg_update_latest(struct clr_store *s, const char *updater,
+			    struct clr_update_op *out)
+{
+	const char *params[] = { updater };
+	char what[160];
+
+	snprintf(what, sizeof(what), "for updater %.120s", updater);
+	PG_RUN(pg(s), op_one(pg(s), "SELECT " OP_COLUMNS " FROM "
+			     "update_operation WHERE updater = $1 "
+			     "ORDER BY id DESC LIMIT 1", 1, params, out, what));
+}
+
+static int pg_update_get(struct clr_store *s, const char *ref,
+			 struct clr_update_op *out)
+{
+	PG_RUN(pg(s), op_by_ref(pg(s), ref, out));
+}
+
+static int update_list(struct pg_store *p, const char *updater,
+		       struct clr_vec *out)
+{
+	const char *params[] = { updater };
+	PGresult *res;
+	int err;
+
+	if ((err = pg_exec(p, "cannot read update operations from",
+			   updater ?
+			   "SELECT " OP_COLUMNS " FROM update_operation "
+			   "WHERE updater = $1 ORDER BY id DESC" :
+			   "SELECT " OP_COLUMNS " FROM update_operation "
+			   "ORDER BY id DESC", updater ? 1 : 0, params, &res)))
+		return err;
+	for (int r = 0; r < PQntuples(res); r++)
+		op_read(res, r, clr_vec_push(out, NULL));
+	PQclear(res);
+	return 0;
+}
+
+static int pg_update_list(struct clr_store *s, const char *updater,
+			  struct clr_vec *out)
+{
+	PG_RUN(pg(s), update_list(pg(s), updater, out));
+}
+
+/* Sends a cancel for the running query: a reader that stops early need
+ * not wait for a million rows it will not read. */
+static void cancel_query(struct pg_store *p)
+{
+	PGcancel *c = PQgetCancel(p->conn);
+	char msg[256];
+
+	if (c && !PQcancel(c, msg, sizeof(msg)))
+		clr_log_debug("store: %s: cancel failed: %s", p->base.location,
+			      msg);
+	PQfreeCancel(c);
+}
+
+/*
+ * Runs a query whose rows are records (CLR_STORE_VULN_COLUMNS) and hands
+ * each to each() as it arrives: single-row mode, so a million records are
+ * never held in memory at once.  *delivered counts the records handed
+ * over, for the caller to know whether a retry would repeat some.
+ */
+static int stream_vulns(struct pg_store *p, const char *sql, int n,
+			const char *const *params,
+			int (*each)(const struct clr_vuln *v, void *arg),
+			void *arg, size_t *delivered)
+{
+	static const char doing[] = "cannot read vulnerabilities from";
+	PGresult *res, *failed = NULL;
+	int err = 0, stop = 0;
+
+	*delivered = 0;
+	if (!PQsendQueryParams(p->conn, sql, n, NULL, params, NULL, NULL, 0))
+		return pg_error(p, NULL, doing);
+	/* Without single-row mode (it cannot fail right after a send, but
+	 * if it did) the rows come in one result; the loop reads both. */
+	PQsetSingleRowMode(p->conn);
+	while ((res = PQgetResult(p->conn))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+			for (int r = 0; r < PQntuples(res) && !stop; r++) {
+				struct clr_vuln v;
+				int i = 0;
+
+#define GET(f) v.f = PQgetvalue(res, r, i++);
+				CLR_STORE_VULN_STRINGS(GET)
+#undef GET
+				v.normalized_severity =
+					clr_store_severity_parse(
+						PQgetvalue(res, r, i));
+				++*delivered;
+				if ((stop = each(&v, arg)))
+					cancel_query(p);
+			}
+		} else if (!stop && !failed) {
+			/* Judged after the last result, as in
+			 * copy_finish(). */
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed) {
+		err = pg_error(p, failed, doing);
+		PQclear(failed);
+	}
+	return stop ? stop : err;
+}
+
+static int add_to_set(const struct clr_vuln *v, void *arg)
+{
+	clr_vuln_set_add(arg, v);
+	return 0;
+}
+
+/* Reads that take several statements share one snapshot. */
+static int begin_read(struct pg_store *p)
+{
+	return pg_exec(p, "cannot read from", "BEGIN ISOLATION LEVEL "
+		       "REPEATABLE READ READ ONLY", 0, NULL, NULL);
+}
+
+/* Ends a read transaction, keeping err (and its message) if set. */
+static int end_read(struct pg_store *p, int err)
+{
+	if (err) {
+		pg_rollback(p);
+		return err;
+	}
+	return pg_commit(p, "cannot read from");
+}
+
+static int update_vulns(struct pg_store *p, const char *ref,
+			struct clr_vuln_set *out)
+{
+	struct clr_update_op op = { 0 };
+	size_t before = out->vulns.len, n;
+	char id[24];
+	const char *params[] = { id };
+	int err;
+
+	if ((err = begin_read(p)))
+		return err;
+	if (!(err = op_by_ref(p, ref, &op))) {
+		snprintf(id, sizeof(id), "%" PRId64, op.id);
+		err = stream_vulns(p, "SELECT " CLR_STORE_VULN_COLUMNS
+				   " FROM uo_vuln l JOIN vuln v ON "
+				   "v.id = l.vuln_id "
+				   "WHERE l.uo_id = $1::bigint", 1, params,
+				   add_to_set, out, &n);
+	}
+	clr_update_op_release(&op);
+	/* A retry must not find this attempt's records in the set. */
+	if ((err = end_read(p, err)))
+		clr_vec_truncate(&out->vulns, before);
+	return err;
+}
+
+static int pg_update_vulns(struct clr_store *s, const char *ref,
+			   struct clr_vuln_set *out)
+{
+	PG_RUN(pg(s), update_vulns(pg(s), ref, out));
+}
+
+/* The records operation `only` links and operation `not` (0: none) does
+ * not, appended to out.  One row per record, so equal ids are equal
+ * content hashes. */
+static int only_in(struct pg_store *p, int64_t only, int64_t not,
+		   struct clr_vuln_set *out)
+{
+	char a[24], b[24];
+	const char *params[] = { a, b };
+	size_t n;
+
+	snprintf(a, sizeof(a), "%" PRId64, only);
+	snprintf(b, sizeof(b), "%" PRId64, not);
+	return stream_vulns(p, "SELECT " CLR_STORE_VULN_COLUMNS " FROM "
+			    "uo_vuln l JOIN vuln v ON v.id = l.vuln_id "
+			    "WHERE l.uo_id = $1::bigint AND NOT EXISTS "
+			    "(SELECT 1 FROM uo_vuln o WHERE o.uo_id = "
+			    "$2::bigint AND o.vuln_id = l.vuln_id)", 2, params,
+			    add_to_set, out, &n);
+}
+
+static int update_diff(struct pg_store *p, const char *prev_ref,
+		       const char *cur_ref, struct clr_vuln_set *added,
+		       struct clr_vuln_set *removed)
+{
+	struct clr_update_op prev = { 0 }, cur = { 0 };
+	size_t added_before = added->vulns.len;
+	size_t removed_before = removed->vulns.len;
+	int err;
+
+	if ((err = begin_read(p)))
+		return err;
+	if ((err = op_by_ref(p, cur_ref, &cur)) ||
+	    (prev_ref && (err = op_by_ref(p, prev_ref, &prev))))
+		goto done;
+	if (prev_ref && strcmp(prev.updater, cur.updater)) {
+		err = clr_error_set(CLR_EINVALID, "cannot diff update "
+				    "operations of two updaters: %s is %s's, "
+				    "%s is %s's", prev_ref, prev.updater,
+				    cur_ref, cur.updater);
+		goto done;
+	}
+	if ((err = only_in(p, cur.id, prev.id, added)) ||
+	    (prev_ref && (err = only_in(p, prev.id, cur.id, removed))))
+		goto done;
+done:
+	clr_update_op_release(&prev);
+	clr_update_op_release(&cur);
+	if ((err = end_read(p, err))) {
+		clr_vec_truncate(&added->vulns, added_before);
+		clr_vec_truncate(&removed->vulns, removed_before);
+	}
+	return err;
+}
+
+static int pg_update_diff(struct clr_store *s, const char *prev_ref,
+			  const char *cur_ref, struct clr_vuln_set *added,
+			  struct clr_vuln_set *removed)
+{
+	PG_RUN(pg(s), update_diff(pg(s), prev_ref, cur_ref, added, removed));
+}
+
+static int update_gc(struct pg_store *p, size_t keep, size_t *deleted)
+{
+	static const char doing[] = "cannot collect update operations in";
+	char key[24], k[24];
+	const char *key_param[] = { key }, *keep_param[] = { k };
+	PGresult *res = NULL;
+	int err;
+
+	*deleted = 0;
+	snprintf(k, sizeof(k), "%zu", keep > INT64_MAX ? (size_t)INT64_MAX :
+		 keep);
+	/* Alone: no put is between finding a record and linking it. */
+	if ((err = gc_key(key)) || (err = pg_begin(p, doing)) ||
+	    (err = pg_exec(p, doing, "SELECT pg_advisory_xact_lock("
+			   "$1::bigint)", 1, key_param, NULL)) ||
+	    /* Links first, while the operations they name still exist to
+	     * be picked by GC_VICTIMS. */
+	    (err = pg_exec(p, doing, "DELETE FROM uo_vuln WHERE uo_id IN ("
+			   GC_VICTIMS ")", 1, keep_param, NULL)) ||
+	    (err = pg_exec(p, doing, "DELETE FROM update_operation WHERE id "
+			   "IN (" GC_VICTIMS ")", 1, keep_param, &res)))
+		goto fail;
+	*deleted = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	/* The records nothing links any more, in one statement; always, so
+	 * that whatever left an orphan, it does not stay. */
+	if ((err = pg_exec(p, doing, "DELETE FROM vuln v WHERE NOT EXISTS "
+			   "(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = v.id)",
+			   0, NULL, NULL)))
+		goto fail;
+	if (*deleted &&
+	    (err = pg_exec(p, doing, COUNTER_BUMP, 0, NULL, NULL)))
+		goto fail;
+	if ((err = pg_commit(p, doing)))
+		goto fail;
+	return 0;
+fail:
+	PQclear(res);
+	*deleted = 0;
+	pg_rollback(p);
+	return err;
+}
+
+static int pg_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
+{
+	PG_RUN(pg(s), update_gc(pg(s), keep, deleted));
+}
+
+static int pg_vulns_current(struct clr_store *s,
+			    int (*each)(const struct clr_vuln *v, void *arg),
+			    void *arg)
+{
+	struct pg_store *p = pg(s);
+	size_t delivered = 0;
+	int err;
+
+	/* Retried after a lost connection only when nothing was handed to
+	 * each() yet: the caller cannot take back what it was given. */
+	for (int attempt = 0;; attempt++) {
+		if ((err = pg_ensure(p)))
+			return err;
+		err = stream_vulns(p, "SELECT " CLR_STORE_VULN_COLUMNS " FROM "
+				   "uo_vuln l JOIN vuln v ON v.id = l.vuln_id "
+				   "WHERE l.uo_id IN (SELECT max(id) FROM "
+				   "update_operation GROUP BY updater)", 0,
+				   NULL, each, arg, &delivered);
+		if (delivered || !pg_retry(p, err, attempt))
+			return err;
+	}
+}
+
+static int update_counter(struct pg_store *p, int64_t *out)
+{
+	PGresult *res;
+	int err;
+
+	if ((err = pg_exec(p, "cannot read the update counter of",
+			   "SELECT value FROM update_counter", 0, NULL, &res)))
+		return err;
+	if (PQntuples(res))
+		*out = to_int64(PQgetvalue(res, 0, 0));
+	else
+		err = clr_error_set(CLR_ERROR, "%s: update_counter has no row",
+				    p->base.location);
+	PQclear(res);
+	return err;
+}
+
+static int pg_update_counter(struct clr_store *s, int64_t *out)
+{
+	PG_RUN(pg(s), update_counter(pg(s), out));
+}
+
+static int pg_status_put(struct clr_store *s, const char *updater,
+			 const char *error)
+{
+	const char *params[] = { updater, error }; /* NULL: a success */
+
+	/* One statement for both outcomes: a failure keeps last_success. */
+	PG_RUN(pg(s), pg_exec(pg(s), "cannot store updater status in",
+			      "INSERT INTO updater_status (updater, "
+			      "last_attempt, last_success, last_error) "
+			      "VALUES ($1, now(), CASE WHEN $2::text IS NULL "
+			      "THEN now() END, coalesce($2::text, '')) "
+			      "ON CONFLICT (updater) DO UPDATE SET "
+			      "last_attempt = excluded.last_attempt, "
+			      "last_success = coalesce(excluded.last_success, "
+			      "updater_status.last_success), "
+			      "last_error = excluded.last_error", 2, params,
+			      NULL));
+}
+
+static int status_list(struct pg_store *p, struct clr_vec *out)
+{
+	PGresult *res;
+	int err;
+
+	if ((err = pg_exec(p, "cannot read updater status from",
+			   "SELECT s.updater, coalesce(" PG_TS("s.last_attempt")
+			   ", ''), coalesce(" PG_TS("s.last_success") ", ''), "
+			   "s.last_error, coalesce((SELECT o.vuln_count FROM "
+			   "update_operation o WHERE o.updater = s.updater "
+			   "ORDER BY o.id DESC LIMIT 1), 0) "
+			   "FROM updater_status s "
+			   "ORDER BY s.updater COLLATE \"C\"", 0, NULL, &res)))
+		return err;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct clr_updater_status *u = clr_vec_push(out, NULL);
+		int64_t count = to_int64(PQgetvalue(res, r, 4));
+
+		u->updater = clr_strdup(PQgetvalue(res, r, 0));
+		u->last_attempt = clr_strdup(PQgetvalue(res, r, 1));
+		u->last_success = clr_strdup(PQgetvalue(res, r, 2));
+		u->last_error = clr_strdup(PQgetvalue(res, r, 3));
+		u->count = count > 0 ? (size_t)count : 0;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_status_list(struct clr_store *s, struct clr_vec *out)
+{
+	PG_RUN(pg(s), status_list(pg(s), out));
+}
+
+/* --- manifest and updater locks ------------------------------------------ */
 
 /* pg_advisory_lock waits in the server, so this thread blocks on its own
- * connection without polling; the try form answers at once. */
-static int lock(struct pg_store *p, const char *hash, bool wait,
-		uint64_t *token)
+ * connection without polling; the try form answers at once.  kind is
+ * "manifest" or "updater": part of the key, and of messages. */
+static int lock(struct pg_store *p, const char *kind, const char *name,
+		bool wait, uint64_t *token)
 {
-	char key[24];
+	char key[24], doing[64];
 	const char *params[] = { key };
 	PGresult *res;
 	bool taken;
 	int err;
 
-	if ((err = lock_key(key, "manifest", hash)))
+	snprintf(doing, sizeof(doing), "cannot lock %s in", kind);
+	if ((err = lock_key(key, kind, name)))
 		return err;
-	if ((err = pg_exec(p, "cannot lock manifest in", wait ?
+	if ((err = pg_exec(p, doing, wait ?
 			   "SELECT pg_advisory_lock($1::bigint), true" :
 			   "SELECT pg_try_advisory_lock($1::bigint)", 1, params,
 			   &res)))
@@ -806,22 +1672,16 @@ static int lock(struct pg_store *p, const char *hash, bool wait,
 	taken = PQntuples(res) && PQgetvalue(res, 0, wait ? 1 : 0)[0] == 't';
 	PQclear(res);
 	if (!taken)
-		return clr_error_set(CLR_EEXISTS, "manifest %s is locked by "
-				     "another session", hash);
+		return clr_error_set(CLR_EEXISTS, "%s %s is locked by "
+				     "another session", kind, name);
 	*token = p->generation;
 	return 0;
 }
 
-static int pg_lock(struct clr_store *s, const char *hash, bool wait,
-		   uint64_t *token)
+static int unlock(struct pg_store *p, const char *kind, const char *name,
+		  uint64_t token)
 {
-	PG_RUN(pg(s), lock(pg(s), hash, wait, token));
-}
-
-static int pg_unlock(struct clr_store *s, const char *hash, uint64_t token)
-{
-	struct pg_store *p = pg(s);
-	char key[24];
+	char key[24], doing[64];
 	const char *params[] = { key };
 	PGresult *res;
 	bool held;
@@ -830,21 +1690,44 @@ static int pg_unlock(struct clr_store *s, const char *hash, uint64_t token)
 	/* The connection that held it is gone, and the server released the
 	 * lock then: someone else may have done the work meanwhile. */
 	if (token != p->generation || PQstatus(p->conn) != CONNECTION_OK) {
-		clr_log_warn("store: the lock on manifest %s was lost with "
-			     "its connection", hash);
+		clr_log_warn("store: the lock on %s %s was lost with its "
+			     "connection", kind, name);
 		return 0;
 	}
-	if ((err = lock_key(key, "manifest", hash)) ||
-	    (err = pg_exec(p, "cannot unlock manifest in",
-			   "SELECT pg_advisory_unlock($1::bigint)", 1, params,
-			   &res)))
+	snprintf(doing, sizeof(doing), "cannot unlock %s in", kind);
+	if ((err = lock_key(key, kind, name)) ||
+	    (err = pg_exec(p, doing, "SELECT pg_advisory_unlock($1::bigint)",
+			   1, params, &res)))
 		return err;
 	held = PQntuples(res) && PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (!held)
-		clr_log_warn("store: the lock on manifest %s was not held at "
-			     "unlock", hash);
+		clr_log_warn("store: the lock on %s %s was not held at unlock",
+			     kind, name);
 	return 0;
+}
+
+static int pg_lock(struct clr_store *s, const char *hash, bool wait,
+		   uint64_t *token)
+{
+	PG_RUN(pg(s), lock(pg(s), "manifest", hash, wait, token));
+}
+
+static int pg_unlock(struct clr_store *s, const char *hash, uint64_t token)
+{
+	return unlock(pg(s), "manifest", hash, token);
+}
+
+static int pg_updater_lock(struct clr_store *s, const char *updater,
+			   uint64_t *token)
+{
+	PG_RUN(pg(s), lock(pg(s), "updater", updater, false, token));
+}
+
+static int pg_updater_unlock(struct clr_store *s, const char *updater,
+			     uint64_t token)
+{
+	return unlock(pg(s), "updater", updater, token);
 }
 
 const struct clr_store_ops clr_store_pg = {
@@ -861,4 +1744,17 @@ const struct clr_store_ops clr_store_pg = {
 	.layer_scanned = pg_layer_scanned,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.update_put = pg_update_put,
+	.update_latest = pg_update_latest,
+	.update_get = pg_update_get,
+	.update_list = pg_update_list,
+	.update_vulns = pg_update_vulns,
+	.update_diff = pg_update_diff,
+	.update_gc = pg_update_gc,
+	.vulns_current = pg_vulns_current,
+	.update_counter = pg_update_counter,
+	.status_put = pg_status_put,
+	.status_list = pg_status_list,
+	.updater_lock = pg_updater_lock,
+	.updater_unlock = pg_updater_unlock,
 };

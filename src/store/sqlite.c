@@ -11,9 +11,13 @@
  *
  * Statements are prepared once per handle, on first use, from one table.
  *
- * SQLite has no advisory locks, so a manifest lock is a row in
- * manifest_lock owned by this handle; see lock_take() for when a row left
- * by someone else counts as stale.
+ * SQLite has no advisory locks, so a manifest (or updater) lock is a row
+ * in manifest_lock (updater_lock) owned by this handle; see lock_take()
+ * for when a row left by someone else counts as stale.
+ *
+ * An update operation's put is one transaction of prepared statements run
+ * once per record, in hash order (see update_put()); readers on other
+ * handles go on reading the previous operation until it commits.
  */
 #include "store/store.h"
 
@@ -61,8 +65,45 @@ enum stmt {
 	S_LOCK_GET,
 	S_LOCK_SET,
 	S_LOCK_DELETE,
+	S_ULOCK_GET,
+	S_ULOCK_SET,
+	S_ULOCK_DELETE,
+	S_OP_INSERT,
+	S_VULN_ID,
+	S_VULN_INSERT,
+	S_LINK_ADD,
+	S_OP_SET_COUNT,
+	S_COUNTER_BUMP,
+	S_COUNTER_GET,
+	S_OP_BY_ID,
+	S_OP_BY_REF,
+	S_OP_LATEST,
+	S_OP_LIST,
+	S_OP_LIST_ALL,
+	S_OP_VULNS,
+	S_OP_ONLY_IN,
+	S_CURRENT,
+	S_GC_LINKS,
+	S_GC_OPS,
+	S_GC_VULNS,
+	S_STATUS_PUT,
+	S_STATUS_LIST,
 	S__COUNT
 };
+
+/* The columns of struct clr_update_op, read by op_read(). */
+#define OP_COLUMNS "id, ref, updater, fingerprint, date, kind, vuln_count"
+
+/* The operations GC deletes: all but the newest ?1 of each updater. */
+#define GC_VICTIMS                                                        \
+	"SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "     \
+	"updater ORDER BY id DESC) AS age FROM update_operation) "       \
+	"WHERE age > ?1"
+
+/* ?1 ... ?24: the hash, then the columns in CLR_STORE_VULN_COLUMNS order. */
+#define VULN_PARAMS                                                       \
+	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " \
+	"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25"
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -116,6 +157,76 @@ static const char *const stmt_sql[S__COUNT] = {
 		"expires) VALUES (?1, ?2, ?3)",
 	[S_LOCK_DELETE] =
 		"DELETE FROM manifest_lock WHERE manifest_hash = ?1 AND owner = ?2",
+	[S_ULOCK_GET] =
+		"SELECT owner, expires FROM updater_lock WHERE updater = ?1",
+	[S_ULOCK_SET] =
+		"INSERT OR REPLACE INTO updater_lock (updater, owner, expires) "
+		"VALUES (?1, ?2, ?3)",
+	[S_ULOCK_DELETE] =
+		"DELETE FROM updater_lock WHERE updater = ?1 AND owner = ?2",
+	[S_OP_INSERT] =
+		"INSERT INTO update_operation (ref, updater, fingerprint, "
+		"kind) VALUES (?1, ?2, ?3, 'vulnerability')",
+	[S_VULN_ID] = "SELECT id FROM vuln WHERE hash = ?1",
+	[S_VULN_INSERT] =
+		"INSERT INTO vuln (hash, " CLR_STORE_VULN_COLUMNS ") "
+		"VALUES (" VULN_PARAMS ") ON CONFLICT (hash) DO NOTHING",
+	[S_LINK_ADD] = "INSERT INTO uo_vuln (uo_id, vuln_id) VALUES (?1, ?2)",
+	[S_OP_SET_COUNT] =
+		"UPDATE update_operation SET vuln_count = ?2 WHERE id = ?1",
+	[S_COUNTER_BUMP] = "UPDATE update_counter SET value = value + 1",
+	[S_COUNTER_GET] = "SELECT value FROM update_counter",
+	[S_OP_BY_ID] =
+		"SELECT " OP_COLUMNS " FROM update_operation WHERE id = ?1",
+	[S_OP_BY_REF] =
+		"SELECT " OP_COLUMNS " FROM update_operation WHERE ref = ?1",
+	[S_OP_LATEST] =
+		"SELECT " OP_COLUMNS " FROM update_operation "
+		"WHERE updater = ?1 ORDER BY id DESC LIMIT 1",
+	[S_OP_LIST] =
+		"SELECT " OP_COLUMNS " FROM update_operation "
+		"WHERE updater = ?1 ORDER BY id DESC",
+	[S_OP_LIST_ALL] =
+		"SELECT " OP_COLUMNS " FROM update_operation ORDER BY id DESC",
+	[S_OP_VULNS] =
+		"SELECT " CLR_STORE_VULN_COLUMNS " FROM uo_vuln l "
+		"JOIN vuln v ON v.id = l.vuln_id WHERE l.uo_id = ?1",
+	/* The records of operation ?1 that operation ?2 does not link: one
+	 * row per record, so equal ids mean equal content hashes. */
+	[S_OP_ONLY_IN] =
+		"SELECT " CLR_STORE_VULN_COLUMNS " FROM uo_vuln l "
+		"JOIN vuln v ON v.id = l.vuln_id WHERE l.uo_id = ?1 "
+		"AND NOT EXISTS (SELECT 1 FROM uo_vuln o WHERE o.uo_id = ?2 "
+		"AND o.vuln_id = l.vuln_id)",
+	[S_CURRENT] =
+		"SELECT " CLR_STORE_VULN_COLUMNS " FROM uo_vuln l "
+		"JOIN vuln v ON v.id = l.vuln_id WHERE l.uo_id IN "
+		"(SELECT max(id) FROM update_operation GROUP BY updater)",
+	/* Links first, while the operations they name still exist to be
+	 * picked by GC_VICTIMS; the record sweep then sees them gone. */
+	[S_GC_LINKS] = "DELETE FROM uo_vuln WHERE uo_id IN (" GC_VICTIMS ")",
+	[S_GC_OPS] =
+		"DELETE FROM update_operation WHERE id IN (" GC_VICTIMS ")",
+	[S_GC_VULNS] =
+		"DELETE FROM vuln WHERE NOT EXISTS "
+		"(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = vuln.id)",
+	/* One statement for success (?2 NULL) and failure: a failure keeps
+	 * the last success.  'now' is the same instant throughout one
+	 * statement. */
+	[S_STATUS_PUT] =
+		"INSERT INTO updater_status (updater, last_attempt, "
+		"last_success, last_error) VALUES (?1, " NOW_SQL ", "
+		"CASE WHEN ?2 IS NULL THEN " NOW_SQL " END, coalesce(?2, '')) "
+		"ON CONFLICT (updater) DO UPDATE SET "
+		"last_attempt = excluded.last_attempt, last_success = "
+		"coalesce(excluded.last_success, updater_status.last_success), "
+		"last_error = excluded.last_error",
+	[S_STATUS_LIST] =
+		"SELECT s.updater, coalesce(s.last_attempt, ''), "
+		"coalesce(s.last_success, ''), s.last_error, "
+		"coalesce((SELECT o.vuln_count FROM update_operation o "
+		"WHERE o.updater = s.updater ORDER BY o.id DESC LIMIT 1), 0) "
+		"FROM updater_status s ORDER BY s.updater",
 };
 
 struct sq_store {
@@ -752,25 +863,501 @@ static int sq_layer_scanned(struct clr_store *s, const char *layer,
 	return err;
 }
 
-/* --- manifest locks --------------------------------------------------------- */
+/* --- update operations --------------------------------------------------- */
+
+/* A column as text; "" for NULL.  Valid until the statement moves on. */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* A row of OP_COLUMNS. */
+static void op_read(sqlite3_stmt *st, struct clr_update_op *out)
+{
+	int64_t count = sqlite3_column_int64(st, 6);
+
+	out->id = sqlite3_column_int64(st, 0);
+	out->ref = column_dup(st, 1);
+	out->updater = column_dup(st, 2);
+	out->fingerprint = column_dup(st, 3);
+	out->date = column_dup(st, 4);
+	out->kind = column_dup(st, 5);
+	out->count = count > 0 ? (size_t)count : 0;
+}
+
+/* Steps a statement that yields at most one operation: CLR_ENOTFOUND
+ * (naming what) when it yields none. */
+static int op_one(struct sq_store *q, sqlite3_stmt *st,
+		  struct clr_update_op *out, const char *what)
+{
+	int rc = sqlite3_step(st), err = 0;
+
+	if (rc == SQLITE_ROW)
+		op_read(st, out);
+	else if (rc == SQLITE_DONE)
+		err = clr_error_set(CLR_ENOTFOUND, "no update operation %s",
+				    what);
+	else
+		err = sq_error(q, rc, "cannot read update operations from");
+	done(st);
+	return err;
+}
+
+static int op_by_ref(struct sq_store *q, const char *ref,
+		     struct clr_update_op *out)
+{
+	sqlite3_stmt *st = NULL;
+	char what[128];
+	int err;
+
+	if ((err = prep(q, S_OP_BY_REF, &st)))
+		return err;
+	bind_text(st, 1, ref);
+	snprintf(what, sizeof(what), "%.100s", ref);
+	return op_one(q, st, out, what);
+}
+
+/* Steps a statement yielding records (CLR_STORE_VULN_COLUMNS) and hands
+ * each to each(), pointing into SQLite's own copy of the row. */
+static int stream_vulns(struct sq_store *q, sqlite3_stmt *st,
+			int (*each)(const struct clr_vuln *v, void *arg),
+			void *arg)
+{
+	int rc, err = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct clr_vuln v;
+		int i = 0;
+
+#define GET(f) v.f = col_text(st, i++);
+		CLR_STORE_VULN_STRINGS(GET)
+#undef GET
+		v.normalized_severity =
+			clr_store_severity_parse(col_text(st, i));
+		if ((err = each(&v, arg)))
+			break;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_error(q, rc, "cannot read vulnerabilities from");
+	done(st);
+	return err;
+}
+
+static int add_to_set(const struct clr_vuln *v, void *arg)
+{
+	clr_vuln_set_add(arg, v);
+	return 0;
+}
+
+/* Reads that take several statements share one snapshot: a put or GC
+ * committing meanwhile is seen by all of them or by none. */
+static int begin_read(struct sq_store *q)
+{
+	return exec(q, "BEGIN", "cannot read from");
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Looks up one record's id: 1 found, 0 not stored, or an error. */
+static int vuln_find(struct sq_store *q, sqlite3_stmt *find, const char *hex,
+		     int64_t *id, const char *doing)
+{
+	int rc;
+
+	bind_text(find, 1, hex);
+	rc = sqlite3_step(find);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(find, 0);
+	done(find);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sq_error(q, rc, doing);
+}
+
+/* Inserts one record unless its hash is stored: 1 inserted (*id set),
+ * 0 already there, or an error. */
+static int vuln_insert(struct sq_store *q, sqlite3_stmt *ins, const char *hex,
+		       const struct clr_vuln *v, int64_t *id, const char *doing)
+{
+	int i = 2, err;
+
+	bind_text(ins, 1, hex);
+#define BIND(f) bind_text(ins, i++, v->f);
+	CLR_STORE_VULN_STRINGS(BIND)
+#undef BIND
+	bind_text(ins, i, clr_severity_name(v->normalized_severity));
+	if ((err = run(q, ins, doing)))
+		return err;
+	if (!sqlite3_changes(q->db))
+		return 0;
+	*id = sqlite3_last_insert_rowid(q->db);
+	return 1;
+}
+
+/*
+ * The id of each record, inserting those not stored yet; ids[r] for
+ * put->recs[r].  Either order of "look up, insert" costs two statements
+ * when it guesses wrong and one when right: a feed's first load is all
+ * new records, its next runs nearly all stored ones.  So it follows
+ * what it has seen so far in this put.
+ */
+static int find_or_insert(struct sq_store *q, const struct clr_store_put *put,
+			  int64_t *ids, size_t *added, const char *doing)
+{
+	sqlite3_stmt *find = NULL, *ins = NULL;
+	char hex[CLR_SHA256_HEXLEN + 1];
+	size_t found = 0;
+	int rc, err;
+
+	*added = 0;
+	if ((err = prep(q, S_VULN_ID, &find)) ||
+	    (err = prep(q, S_VULN_INSERT, &ins)))
+		return err;
+	for (size_t r = 0; r < put->n; r++) {
+		const struct clr_vuln *v = put->recs[r].v;
+		bool fresh;
+
+		clr_store_hash_hex(hex, put->recs[r].hash);
+		if (*added > found) {
+			rc = vuln_insert(q, ins, hex, v, &ids[r], doing);
+			fresh = rc == 1;
+			if (rc == 0)
+				rc = vuln_find(q, find, hex, &ids[r], doing);
+		} else {
+			rc = vuln_find(q, find, hex, &ids[r], doing);
+			fresh = rc == 0;
+			if (rc == 0)
+				rc = vuln_insert(q, ins, hex, v, &ids[r],
+						 doing);
+		}
+		if (rc < 0)
+			return rc;
+		/* Neither found nor inserted: cannot happen under the write
+		 * lock, unless the hash index is broken. */
+		if (rc == 0)
+			return clr_error_set(CLR_EIO, "%s %s: record %s is "
+					     "neither stored nor storable",
+					     doing, q->path, hex);
+		if (fresh)
+			(*added)++;
+		else
+			found++;
+	}
+	return 0;
+}
+
+static int sq_update_put(struct clr_store *s, const struct clr_store_put *put,
+			 struct clr_update_op *out)
+{
+	static const char doing[] = "cannot store update operation in";
+	struct sq_store *q = sq(s);
+	int64_t *ids = clr_malloc((put->n ? put->n : 1) * sizeof(*ids));
+	sqlite3_stmt *st = NULL;
+	size_t added = 0;
+	int64_t op;
+	int err;
+
+	if ((err = begin(q, doing)))
+		goto cleanup;
+	if ((err = prep(q, S_OP_INSERT, &st)))
+		goto fail;
+	bind_text(st, 1, put->ref);
+	bind_text(st, 2, put->updater);
+	bind_text(st, 3, put->fingerprint);
+	if ((err = run(q, st, doing)))
+		goto fail;
+	op = sqlite3_last_insert_rowid(q->db);
+	if ((err = find_or_insert(q, put, ids, &added, doing)))
+		goto fail;
+	/* Links in id order: both of uo_vuln's keys then grow at one end
+	 * instead of being written all over. */
+	qsort(ids, put->n, sizeof(*ids), id_cmp);
+	if ((err = prep(q, S_LINK_ADD, &st)))
+		goto fail;
+	for (size_t i = 0; i < put->n; i++) {
+		sqlite3_bind_int64(st, 1, op);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		if ((err = run(q, st, doing)))
+			goto fail;
+	}
+	if ((err = prep(q, S_OP_SET_COUNT, &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, op);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)put->n);
+	if ((err = run(q, st, doing)) ||
+	    (err = prep(q, S_COUNTER_BUMP, &st)) ||
+	    (err = run(q, st, doing)) ||
+	    (err = prep(q, S_OP_BY_ID, &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, op);
+	if ((err = op_one(q, st, out, put->ref)))
+		goto fail;
+	if ((err = commit(q, doing)))
+		goto fail;
+	clr_log_debug("store: %s: operation %s: %zu records, %zu new",
+		      put->updater, put->ref, put->n, added);
+	goto cleanup;
+fail:
+	clr_update_op_release(out);
+	rollback(q);
+cleanup:
+	free(ids);
+	return err;
+}
+
+static int sq_update_latest(struct clr_store *s, const char *updater,
+			    struct clr_update_op *out)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	char what[160];
+	int err;
+
+	if ((err = prep(q, S_OP_LATEST, &st)))
+		return err;
+	bind_text(st, 1, updater);
+	snprintf(what, sizeof(what), "for updater %.120s", updater);
+	return op_one(q, st, out, what);
+}
+
+static int sq_update_get(struct clr_store *s, const char *ref,
+			 struct clr_update_op *out)
+{
+	return op_by_ref(sq(s), ref, out);
+}
+
+static int sq_update_list(struct clr_store *s, const char *updater,
+			  struct clr_vec *out)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	if ((err = prep(q, updater ? S_OP_LIST : S_OP_LIST_ALL, &st)))
+		return err;
+	if (updater)
+		bind_text(st, 1, updater);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		op_read(st, clr_vec_push(out, NULL));
+	err = rc == SQLITE_DONE ? 0 :
+	      sq_error(q, rc, "cannot read update operations from");
+	done(st);
+	return err;
+}
+
+/* The records operation `only` links and operation `not` (0: none) does
+ * not, appended to out. */
+static int only_in(struct sq_store *q, int64_t only, int64_t not,
+		   struct clr_vuln_set *out)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prep(q, S_OP_ONLY_IN, &st)))
+		return err;
+	sqlite3_bind_int64(st, 1, only);
+	sqlite3_bind_int64(st, 2, not);
+	return stream_vulns(q, st, add_to_set, out);
+}
+
+static int sq_update_vulns(struct clr_store *s, const char *ref,
+			   struct clr_vuln_set *out)
+{
+	struct sq_store *q = sq(s);
+	struct clr_update_op op = { 0 };
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = begin_read(q)))
+		return err;
+	if (!(err = op_by_ref(q, ref, &op)) &&
+	    !(err = prep(q, S_OP_VULNS, &st))) {
+		sqlite3_bind_int64(st, 1, op.id);
+		err = stream_vulns(q, st, add_to_set, out);
+	}
+	clr_update_op_release(&op);
+	rollback(q);
+	return err;
+}
+
+static int sq_update_diff(struct clr_store *s, const char *prev_ref,
+			  const char *cur_ref, struct clr_vuln_set *added,
+			  struct clr_vuln_set *removed)
+{
+	struct sq_store *q = sq(s);
+	struct clr_update_op prev = { 0 }, cur = { 0 };
+	int err;
+
+	if ((err = begin_read(q)))
+		return err;
+	if ((err = op_by_ref(q, cur_ref, &cur)) ||
+	    (prev_ref && (err = op_by_ref(q, prev_ref, &prev))))
+		goto cleanup;
+	if (prev_ref && strcmp(prev.updater, cur.updater)) {
+		err = clr_error_set(CLR_EINVALID, "cannot diff update "
+				    "operations of two updaters: %s is %s's, "
+				    "%s is %s's", prev_ref, prev.updater,
+				    cur_ref, cur.updater);
+		goto cleanup;
+	}
+	if ((err = only_in(q, cur.id, prev.id, added)) ||
+	    (prev_ref && (err = only_in(q, prev.id, cur.id, removed))))
+		goto cleanup;
+cleanup:
+	clr_update_op_release(&prev);
+	clr_update_op_release(&cur);
+	rollback(q);
+	return err;
+}
+
+static int sq_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
+{
+	static const char doing[] = "cannot collect update operations in";
+	struct sq_store *q = sq(s);
+	sqlite3_int64 k = keep > INT64_MAX ? INT64_MAX : (sqlite3_int64)keep;
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = begin(q, doing)))
+		return err;
+	if ((err = prep(q, S_GC_LINKS, &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, k);
+	if ((err = run(q, st, doing)) || (err = prep(q, S_GC_OPS, &st)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, k);
+	if ((err = run(q, st, doing)))
+		goto fail;
+	*deleted = (size_t)sqlite3_changes64(q->db);
+	/* The records nothing links any more, in one statement.  Always,
+	 * not only when operations went: it costs one pass over the
+	 * records, and whatever left an orphan, it does not stay. */
+	if ((err = prep(q, S_GC_VULNS, &st)) || (err = run(q, st, doing)))
+		goto fail;
+	if (*deleted && ((err = prep(q, S_COUNTER_BUMP, &st)) ||
+			 (err = run(q, st, doing))))
+		goto fail;
+	if ((err = commit(q, doing)))
+		goto fail;
+	return 0;
+fail:
+	*deleted = 0;
+	rollback(q);
+	return err;
+}
+
+static int sq_vulns_current(struct clr_store *s,
+			    int (*each)(const struct clr_vuln *v, void *arg),
+			    void *arg)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	/* One statement: one snapshot, however long each() takes. */
+	if ((err = prep(q, S_CURRENT, &st)))
+		return err;
+	return stream_vulns(q, st, each, arg);
+}
+
+static int sq_update_counter(struct clr_store *s, int64_t *out)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	if ((err = prep(q, S_COUNTER_GET, &st)))
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	err = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ?
+	      clr_error_set(CLR_ERROR, "%s: update_counter has no row",
+			    q->path) :
+	      sq_error(q, rc, "cannot read the update counter of");
+	done(st);
+	return err;
+}
+
+static int sq_status_put(struct clr_store *s, const char *updater,
+			 const char *error)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prep(q, S_STATUS_PUT, &st)))
+		return err;
+	bind_text(st, 1, updater);
+	bind_text(st, 2, error); /* NULL binds NULL: a success */
+	return run(q, st, "cannot store updater status in");
+}
+
+static int sq_status_list(struct clr_store *s, struct clr_vec *out)
+{
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	if ((err = prep(q, S_STATUS_LIST, &st)))
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct clr_updater_status *u = clr_vec_push(out, NULL);
+		int64_t count = sqlite3_column_int64(st, 4);
+
+		u->updater = column_dup(st, 0);
+		u->last_attempt = column_dup(st, 1);
+		u->last_success = column_dup(st, 2);
+		u->last_error = column_dup(st, 3);
+		u->count = count > 0 ? (size_t)count : 0;
+	}
+	err = rc == SQLITE_DONE ? 0 :
+	      sq_error(q, rc, "cannot read updater status from");
+	done(st);
+	return err;
+}
+
+/* --- manifest and updater locks -------------------------------------------- */
+
+/* The statements and name of one kind of lock row. */
+struct lock_table {
+	enum stmt get, set, del;
+	const char *kind; /* "manifest", "updater": for messages */
+};
+
+static const struct lock_table manifest_locks = {
+	S_LOCK_GET, S_LOCK_SET, S_LOCK_DELETE, "manifest",
+};
+static const struct lock_table updater_locks = {
+	S_ULOCK_GET, S_ULOCK_SET, S_ULOCK_DELETE, "updater",
+};
 
 /*
  * One attempt: in a write transaction (so two takers cannot both see the
  * row free), take the lock if no live owner holds it.  A row that names
  * this very handle is ours already (an unlock that failed to delete it).
  */
-static int lock_take(struct sq_store *q, const char *hash, bool *taken,
-		     char *holder, size_t holder_size)
+static int lock_take(struct sq_store *q, const struct lock_table *t,
+		     const char *hash, bool *taken, char *holder,
+		     size_t holder_size)
 {
-	static const char doing[] = "cannot lock manifest in";
+	char doing[64];
 	int64_t now = (int64_t)time(NULL);
 	sqlite3_stmt *st = NULL;
 	int rc, err;
 
+	snprintf(doing, sizeof(doing), "cannot lock %s in", t->kind);
 	*taken = false;
 	if ((err = begin(q, doing)))
 		return err;
-	if ((err = prep(q, S_LOCK_GET, &st)))
+	if ((err = prep(q, t->get, &st)))
 		goto fail;
 	bind_text(st, 1, hash);
 	rc = sqlite3_step(st);
@@ -787,14 +1374,14 @@ static int lock_take(struct sq_store *q, const char *hash, bool *taken,
 		}
 		if (strcmp(holder, q->owner))
 			clr_log_info("store: taking over the stale lock on "
-				     "manifest %s from %s", hash, holder);
+				     "%s %s from %s", t->kind, hash, holder);
 	} else if (rc != SQLITE_DONE) {
 		err = sq_error(q, rc, doing);
 		done(st);
 		goto fail;
 	}
 	done(st);
-	if ((err = prep(q, S_LOCK_SET, &st)))
+	if ((err = prep(q, t->set, &st)))
 		goto fail;
 	bind_text(st, 1, hash);
 	bind_text(st, 2, q->owner);
@@ -827,7 +1414,8 @@ static int sq_lock(struct clr_store *s, const char *hash, bool wait,
 
 	*token = 0;
 	for (;;) {
-		if ((err = lock_take(q, hash, &taken, holder, sizeof(holder))))
+		if ((err = lock_take(q, &manifest_locks, hash, &taken, holder,
+				     sizeof(holder))))
 			return err;
 		if (taken)
 			return 0;
@@ -843,23 +1431,54 @@ static int sq_lock(struct clr_store *s, const char *hash, bool wait,
 	}
 }
 
-static int sq_unlock(struct clr_store *s, const char *hash, uint64_t token)
+static int lock_release(struct sq_store *q, const struct lock_table *t,
+			const char *hash)
 {
-	struct sq_store *q = sq(s);
 	sqlite3_stmt *st = NULL;
+	char doing[64];
 	int err;
 
-	(void)token;
-	if ((err = prep(q, S_LOCK_DELETE, &st)))
+	snprintf(doing, sizeof(doing), "cannot unlock %s in", t->kind);
+	if ((err = prep(q, t->del, &st)))
 		return err;
 	bind_text(st, 1, hash);
 	bind_text(st, 2, q->owner);
-	if ((err = run(q, st, "cannot unlock manifest in")))
+	if ((err = run(q, st, doing)))
 		return err;
 	if (!sqlite3_changes(q->db))
-		clr_log_warn("store: the lock on manifest %s had been taken "
-			     "over before it was released", hash);
+		clr_log_warn("store: the lock on %s %s had been taken over "
+			     "before it was released", t->kind, hash);
 	return 0;
+}
+
+static int sq_unlock(struct clr_store *s, const char *hash, uint64_t token)
+{
+	(void)token;
+	return lock_release(sq(s), &manifest_locks, hash);
+}
+
+static int sq_updater_lock(struct clr_store *s, const char *updater,
+			   uint64_t *token)
+{
+	char holder[512];
+	bool taken;
+	int err;
+
+	*token = 0;
+	if ((err = lock_take(sq(s), &updater_locks, updater, &taken, holder,
+			     sizeof(holder))))
+		return err;
+	if (!taken)
+		return clr_error_set(CLR_EEXISTS, "updater %s is locked by %s",
+				     updater, holder);
+	return 0;
+}
+
+static int sq_updater_unlock(struct clr_store *s, const char *updater,
+			     uint64_t token)
+{
+	(void)token;
+	return lock_release(sq(s), &updater_locks, updater);
 }
 
 const struct clr_store_ops clr_store_sqlite = {
@@ -876,4 +1495,17 @@ const struct clr_store_ops clr_store_sqlite = {
 	.layer_scanned = sq_layer_scanned,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
+	.update_put = sq_update_put,
+	.update_latest = sq_update_latest,
+	.update_get = sq_update_get,
+	.update_list = sq_update_list,
+	.update_vulns = sq_update_vulns,
+	.update_diff = sq_update_diff,
+	.update_gc = sq_update_gc,
+	.vulns_current = sq_vulns_current,
+	.update_counter = sq_update_counter,
+	.status_put = sq_status_put,
+	.status_list = sq_status_list,
+	.updater_lock = sq_updater_lock,
+	.updater_unlock = sq_updater_unlock,
 };

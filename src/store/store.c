@@ -2,20 +2,25 @@
  * store.c - chooses a backend by location and wraps its operations.
  *
  * The wrappers are where the rules common to both backends live, so each
- * backend only does SQL: the default location, argument checks, and the
- * list of locks a handle holds (locks do not nest, and closing a handle
+ * backend only does SQL: the default location, argument checks, the list
+ * of locks a handle holds (locks do not nest, and closing a handle
  * releases what a careless caller left locked, as a PostgreSQL session
- * would).
+ * would), and the preparation of a put (the operation's ref, the records'
+ * content hashes, their order and de-duplication).
  */
 #include "store/store.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -23,12 +28,22 @@
 #include "util/error.h"
 #include "util/log.h"
 
-/* A held manifest lock.  Kept in its handle's list until unlocked. */
+/* A held manifest or updater lock.  Kept in its handle's list until
+ * unlocked. */
 struct clr_store_lock {
 	struct clr_store *store; /* the handle it was taken through */
-	char *hash;              /* the manifest it locks */
+	char *hash;              /* the manifest (or updater) it locks */
+	bool updater;            /* an updater's lock, not a manifest's */
 	uint64_t token;          /* the backend's own (see clr_store_ops.lock) */
 };
+
+/* "manifest" or "updater", for messages. */
+static const char *lock_kind(const struct clr_store_lock *l)
+{
+	return l->updater ? "updater" : "manifest";
+}
+
+static int unlock(struct clr_store_lock *lock);
 
 /* Paths longer than this are refused rather than truncated. */
 #define LOCATION_MAX 4096
@@ -157,9 +172,9 @@ void clr_store_close(struct clr_store *s)
 			*CLR_VEC_AT(&s->locks, struct clr_store_lock *,
 				    s->locks.len - 1);
 
-		clr_log_warn("store: manifest %s still locked at close; "
-			     "releasing", lock->hash);
-		clr_store_unlock_manifest(lock);
+		clr_log_warn("store: %s %s still locked at close; "
+			     "releasing", lock_kind(lock), lock->hash);
+		unlock(lock);
 	}
 	clr_vec_release(&s->locks);
 	s->ops->close(s);
@@ -336,30 +351,36 @@ int clr_store_layer_scanned(struct clr_store *s, const char *layer_hash,
 	return s->ops->layer_scanned(s, layer_hash, scanners, n, scanned);
 }
 
-static int lock(struct clr_store *s, const char *manifest_hash, bool wait,
-		struct clr_store_lock **out)
+/* Manifest locks and updater locks are two name spaces; updater set
+ * means the latter (which never waits). */
+static int lock(struct clr_store *s, const char *name, bool updater,
+		bool wait, struct clr_store_lock **out)
 {
 	struct clr_store_lock *l;
 	uint64_t token = 0;
 	int err;
 
 	*out = NULL;
-	if ((err = check_key("manifest hash", manifest_hash)))
+	if ((err = check_key(updater ? "updater name" : "manifest hash",
+			     name)))
 		return err;
 	/* PostgreSQL's advisory locks would nest, SQLite's rows would not:
 	 * refusing here gives both backends the same rule. */
 	for (size_t i = 0; i < s->locks.len; i++) {
 		l = *CLR_VEC_AT(&s->locks, struct clr_store_lock *, i);
-		if (!strcmp(l->hash, manifest_hash))
-			return clr_error_set(CLR_EEXISTS, "manifest %s is "
-					     "already locked by this handle",
-					     manifest_hash);
+		if (l->updater == updater && !strcmp(l->hash, name))
+			return clr_error_set(CLR_EEXISTS, "%s %s is already "
+					     "locked by this handle",
+					     lock_kind(l), name);
 	}
-	if ((err = s->ops->lock(s, manifest_hash, wait, &token)))
+	err = updater ? s->ops->updater_lock(s, name, &token) :
+			s->ops->lock(s, name, wait, &token);
+	if (err)
 		return err;
 	l = clr_malloc(sizeof(*l));
 	l->store = s;
-	l->hash = clr_strdup(manifest_hash);
+	l->hash = clr_strdup(name);
+	l->updater = updater;
 	l->token = token;
 	CLR_VEC_PUSH(&s->locks, &l);
 	*out = l;
@@ -369,16 +390,17 @@ static int lock(struct clr_store *s, const char *manifest_hash, bool wait,
 int clr_store_lock_manifest(struct clr_store *s, const char *manifest_hash,
 			    struct clr_store_lock **out)
 {
-	return lock(s, manifest_hash, true, out);
+	return lock(s, manifest_hash, false, true, out);
 }
 
 int clr_store_trylock_manifest(struct clr_store *s, const char *manifest_hash,
 			       struct clr_store_lock **out)
 {
-	return lock(s, manifest_hash, false, out);
+	return lock(s, manifest_hash, false, false, out);
 }
 
-int clr_store_unlock_manifest(struct clr_store_lock *lock)
+/* Either kind: the lock knows which it is. */
+static int unlock(struct clr_store_lock *lock)
 {
 	struct clr_store *s;
 	struct clr_vec *v;
@@ -396,7 +418,387 @@ int clr_store_unlock_manifest(struct clr_store_lock *lock)
 		clr_vec_truncate(v, v->len - 1);
 		break;
 	}
-	err = s->ops->unlock(s, lock->hash, lock->token);
+	err = lock->updater ?
+		s->ops->updater_unlock(s, lock->hash, lock->token) :
+		s->ops->unlock(s, lock->hash, lock->token);
 	lock_free(lock);
 	return err;
+}
+
+int clr_store_unlock_manifest(struct clr_store_lock *lock)
+{
+	assert(!lock || !lock->updater);
+	return unlock(lock);
+}
+
+/* --- update operations ------------------------------------------------------ */
+
+enum clr_severity clr_store_severity_parse(const char *name)
+{
+	for (int i = CLR_SEV_UNKNOWN; i <= CLR_SEV_CRITICAL; i++)
+		if (!strcmp(name, clr_severity_name((enum clr_severity)i)))
+			return (enum clr_severity)i;
+	return CLR_SEV_UNKNOWN;
+}
+
+void clr_update_op_release(struct clr_update_op *op)
+{
+	if (!op)
+		return;
+	free(op->ref);
+	free(op->updater);
+	free(op->fingerprint);
+	free(op->date);
+	free(op->kind);
+	memset(op, 0, sizeof(*op));
+}
+
+void clr_update_ops_release(struct clr_vec *ops)
+{
+	for (size_t i = 0; i < ops->len; i++)
+		clr_update_op_release(CLR_VEC_AT(ops, struct clr_update_op, i));
+	clr_vec_release(ops);
+}
+
+/* A random (version 4) UUID, lowercase: the operation's ref.  Made here
+ * rather than by the database so both backends make the same kind. */
+static int make_ref(char out[37])
+{
+	uint8_t b[16];
+	size_t have = 0;
+
+	while (have < sizeof(b)) {
+		ssize_t n = getrandom(b + have, sizeof(b) - have, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return clr_error_set(CLR_ERROR, "cannot make an update "
+					     "operation id: getrandom: %s",
+					     strerror(errno));
+		have += (size_t)n;
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+		 b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+	return 0;
+}
+
+void clr_store_hash_hex(char out[CLR_SHA256_HEXLEN + 1],
+			const uint8_t hash[CLR_SHA256_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < CLR_SHA256_LEN; i++) {
+		out[2 * i] = digits[hash[i] >> 4];
+		out[2 * i + 1] = digits[hash[i] & 15];
+	}
+	out[CLR_SHA256_HEXLEN] = '\0';
+}
+
+static int hex_nibble(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct clr_store_put_rec *x = a, *y = b;
+
+	return memcmp(x->hash, y->hash, sizeof(x->hash));
+}
+
+/* Hashing a range of records; a second thread takes half of a big put. */
+struct hash_job {
+	const struct clr_vuln_set *set;
+	struct clr_store_put_rec *recs;
+	size_t from, to;
+};
+
+static void *hash_range(void *arg)
+{
+	struct hash_job *j = arg;
+	char hex[CLR_SHA256_HEXLEN + 1];
+
+	for (size_t i = j->from; i < j->to; i++) {
+		const struct clr_vuln *v =
+			CLR_VEC_AT(&j->set->vulns, struct clr_vuln, i);
+
+		clr_vuln_hash(hex, v);
+		for (size_t k = 0; k < CLR_SHA256_LEN; k++)
+			j->recs[i].hash[k] =
+				(uint8_t)(hex_nibble(hex[2 * k]) << 4 |
+					  hex_nibble(hex[2 * k + 1]));
+		j->recs[i].v = v;
+	}
+	return NULL;
+}
+
+/* Below this many records a thread costs more than it saves. */
+#define HASH_THREAD_MIN 20000
+
+/*
+ * Checks the records and hashes them, then sorts by hash and drops
+ * repeats.  Sorted, the backends insert into the hash index (and find
+ * existing rows) in key order, which keeps a million-record put from
+ * touching index pages at random.  Hashing is about a tenth of a big
+ * put, so two threads share it (each record's hash is its own).
+ */
+static int prepare_recs(const char *updater, const struct clr_vuln_set *set,
+			struct clr_store_put_rec **out, size_t *n_out)
+{
+	size_t n = set->vulns.len, kept = 0;
+	struct clr_store_put_rec *recs;
+	struct hash_job jobs[2];
+	pthread_t helper;
+	bool threaded;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct clr_vuln *v =
+			CLR_VEC_AT(&set->vulns, struct clr_vuln, i);
+
+#define NOT_NULL(f) assert(v->f);
+		CLR_STORE_VULN_STRINGS(NOT_NULL)
+#undef NOT_NULL
+		if (strcmp(v->updater, updater))
+			return clr_error_set(CLR_EINVALID, "record %zu (%s) is "
+					     "from updater '%s', not '%s'", i,
+					     v->name, v->updater, updater);
+		if ((unsigned)v->normalized_severity > CLR_SEV_CRITICAL)
+			return clr_error_set(CLR_EINVALID, "record %zu (%s) "
+					     "has normalized severity %d, not "
+					     "one of Unknown..Critical", i,
+					     v->name,
+					     (int)v->normalized_severity);
+	}
+	recs = clr_malloc(n * sizeof(*recs));
+	jobs[0] = (struct hash_job){ set, recs, 0, n / 2 };
+	jobs[1] = (struct hash_job){ set, recs, n / 2, n };
+	/* Should the thread not start, this thread does all of it. */
+	threaded = n >= HASH_THREAD_MIN &&
+		   !pthread_create(&helper, NULL, hash_range, &jobs[1]);
+	if (!threaded)
+		jobs[0].to = n;
+	hash_range(&jobs[0]);
+	if (threaded)
+		pthread_join(helper, NULL);
+	qsort(recs, n, sizeof(*recs), rec_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!kept || rec_cmp(&recs[kept - 1], &recs[i]))
+			recs[kept++] = recs[i];
+	*out = recs;
+	*n_out = kept;
+	return 0;
+}
+
+int clr_store_update_put(struct clr_store *s, const char *updater,
+			 const char *fingerprint, const struct clr_vuln_set *vulns,
+			 struct clr_update_op *out)
+{
+	struct clr_store_put put = { .updater = updater };
+	struct clr_store_put_rec *recs = NULL;
+	struct clr_update_op local;
+	struct timespec t0, t1;
+	char ref[37];
+	int err;
+
+	assert(vulns);
+	if (!out)
+		out = &local;
+	memset(out, 0, sizeof(*out));
+	if ((err = check_key("updater name", updater)) ||
+	    (err = make_ref(ref)))
+		return err;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((err = prepare_recs(updater, vulns, &recs, &put.n)))
+		return err;
+	put.ref = ref;
+	put.fingerprint = fingerprint ? fingerprint : "";
+	put.recs = recs;
+	err = s->ops->update_put(s, &put, out);
+	free(recs);
+	if (err) {
+		clr_update_op_release(out);
+		return err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clr_log_debug("store: updater %s: operation %s stores %zu records "
+		      "(%zu given) in %.3f s", updater, out->ref, out->count,
+		      vulns->vulns.len, (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (out == &local)
+		clr_update_op_release(&local);
+	return 0;
+}
+
+int clr_store_update_latest(struct clr_store *s, const char *updater,
+			    struct clr_update_op *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = check_key("updater name", updater)))
+		return err;
+	return s->ops->update_latest(s, updater, out);
+}
+
+int clr_store_update_get(struct clr_store *s, const char *ref,
+			 struct clr_update_op *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = check_key("update operation ref", ref)))
+		return err;
+	return s->ops->update_get(s, ref, out);
+}
+
+int clr_store_update_list(struct clr_store *s, const char *updater,
+			  struct clr_vec *out)
+{
+	size_t before = out->len;
+	int err;
+
+	assert(out->elem_size == sizeof(struct clr_update_op));
+	if (updater && (err = check_key("updater name", updater)))
+		return err;
+	if ((err = s->ops->update_list(s, updater, out))) {
+		for (size_t i = before; i < out->len; i++)
+			clr_update_op_release(CLR_VEC_AT(out,
+							 struct clr_update_op,
+							 i));
+		clr_vec_truncate(out, before);
+	}
+	return err;
+}
+
+/* Sets are appended to; a failure leaves them with their old records (the
+ * strings already copied stay in the arena until it is released). */
+static void set_restore(struct clr_vuln_set *set, size_t before)
+{
+	if (set && set->vulns.len > before)
+		clr_vec_truncate(&set->vulns, before);
+}
+
+int clr_store_update_vulns(struct clr_store *s, const char *ref,
+			   struct clr_vuln_set *out)
+{
+	size_t before = out->vulns.len;
+	int err;
+
+	assert(out->vulns.elem_size == sizeof(struct clr_vuln));
+	if ((err = check_key("update operation ref", ref)))
+		return err;
+	if ((err = s->ops->update_vulns(s, ref, out)))
+		set_restore(out, before);
+	return err;
+}
+
+int clr_store_update_diff(struct clr_store *s, const char *prev_ref,
+			  const char *cur_ref, struct clr_vuln_set *added,
+			  struct clr_vuln_set *removed)
+{
+	size_t added_before = added->vulns.len;
+	size_t removed_before = removed->vulns.len;
+	int err;
+
+	assert(added != removed);
+	if ((prev_ref && (err = check_key("update operation ref", prev_ref))) ||
+	    (err = check_key("update operation ref", cur_ref)))
+		return err;
+	if ((err = s->ops->update_diff(s, prev_ref, cur_ref, added,
+				       removed))) {
+		set_restore(added, added_before);
+		set_restore(removed, removed_before);
+	}
+	return err;
+}
+
+int clr_store_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
+{
+	size_t dummy;
+
+	if (!deleted)
+		deleted = &dummy;
+	*deleted = 0;
+	if (!keep)
+		return clr_error_set(CLR_EINVALID, "update retention 0 would "
+				     "delete the vulnerability data in use; "
+				     "keep at least 1 operation per updater");
+	return s->ops->update_gc(s, keep, deleted);
+}
+
+int clr_store_vulns_current(struct clr_store *s,
+			    int (*each)(const struct clr_vuln *v, void *arg),
+			    void *arg)
+{
+	assert(each);
+	return s->ops->vulns_current(s, each, arg);
+}
+
+int clr_store_update_counter(struct clr_store *s, int64_t *out)
+{
+	*out = 0;
+	return s->ops->update_counter(s, out);
+}
+
+int clr_store_status_put(struct clr_store *s, const char *updater,
+			 const char *error)
+{
+	int err;
+
+	if ((err = check_key("updater name", updater)))
+		return err;
+	if (error && !*error)
+		error = "(no message)";
+	return s->ops->status_put(s, updater, error);
+}
+
+static void status_free(struct clr_updater_status *st)
+{
+	free(st->updater);
+	free(st->last_attempt);
+	free(st->last_success);
+	free(st->last_error);
+}
+
+void clr_updater_status_release(struct clr_vec *v)
+{
+	for (size_t i = 0; i < v->len; i++)
+		status_free(CLR_VEC_AT(v, struct clr_updater_status, i));
+	clr_vec_release(v);
+}
+
+int clr_store_status_list(struct clr_store *s, struct clr_vec *out)
+{
+	size_t before = out->len;
+	int err;
+
+	assert(out->elem_size == sizeof(struct clr_updater_status));
+	if ((err = s->ops->status_list(s, out))) {
+		for (size_t i = before; i < out->len; i++)
+			status_free(CLR_VEC_AT(out, struct clr_updater_status,
+					       i));
+		clr_vec_truncate(out, before);
+	}
+	return err;
+}
+
+int clr_store_updater_trylock(struct clr_store *s, const char *updater,
+			      struct clr_store_lock **out)
+{
+	return lock(s, updater, true, false, out);
+}
+
+int clr_store_updater_unlock(struct clr_store_lock *lock)
+{
+	assert(!lock || lock->updater);
+	return unlock(lock);
 }

@@ -2,8 +2,8 @@
  * store.h - clarion's database: one interface, two backends.
  *
  * Everything clarion keeps between runs goes through a struct clr_store:
- * index reports, the per-layer scan cache and (later) update operations,
- * vulnerabilities and notifications.  The location is one setting:
+ * index reports, the per-layer scan cache, update operations and
+ * vulnerabilities, and (later) notifications.  The location is one setting:
  *
  *   /path/to/clarion.db            SQLite (sqlite.c), WAL mode; the default
  *   postgres://user@host/db        PostgreSQL through libpq (pg.c); also
@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "updater/vuln.h"
 #include "util/vec.h"
 
 struct clr_store;
@@ -183,7 +184,159 @@ int clr_store_trylock_manifest(struct clr_store *s, const char *manifest_hash,
  * connection was already released by the server (a warning is logged). */
 int clr_store_unlock_manifest(struct clr_store_lock *lock);
 
+/* --- update operations and vulnerabilities -------------------------------- */
+
+/*
+ * The vulnerability database, as Clair keeps it (reference/clair-api.md
+ * section 4.3): each successful updater run is an update operation linking
+ * the updater's complete current set of records (a snapshot, not a delta).
+ * Records are stored once, keyed by clr_vuln_hash(), however many
+ * operations link them.  GC keeps the newest operations of each updater
+ * and deletes the records nothing links.  See docs/internals/store.md.
+ */
+
+struct clr_update_op {
+	char *ref;          /* a UUID (v4, lowercase), made by the store */
+	char *updater;      /* "debian", "alpine-main-v3.19", ... */
+	char *fingerprint;  /* opaque, from the updater's fetch */
+	char *date;         /* RFC 3339 UTC, when it was stored */
+	char *kind;         /* "vulnerability" */
+	int64_t id;         /* increasing across all operations */
+	size_t count;       /* number of vulnerabilities it links */
+};
+/* Frees the strings of op and zeroes it.  NULL does nothing. */
+void clr_update_op_release(struct clr_update_op *op);
+void clr_update_ops_release(struct clr_vec *ops); /* vec of struct clr_update_op */
+
+/* Stores vulns as the updater's complete current set: a new operation
+ * linking every record (records already stored with the same content hash,
+ * clr_vuln_hash(), are linked, not duplicated; a record given twice is
+ * linked once).  One transaction: on any failure nothing of it is visible
+ * and the previous operation stays the current one.  Bulk insert: prepared
+ * statements in one transaction (SQLite), COPY (PostgreSQL).  *out (may be
+ * NULL) describes the new op.
+ *
+ * Every record's updater field must be `updater`, and its
+ * normalized_severity a valid enum value (CLR_EINVALID naming the record
+ * otherwise).  An empty set is a valid set: the feed lists nothing now. */
+int clr_store_update_put(struct clr_store *s, const char *updater,
+			 const char *fingerprint, const struct clr_vuln_set *vulns,
+			 struct clr_update_op *out);
+/* The newest operation of updater, or CLR_ENOTFOUND. */
+int clr_store_update_latest(struct clr_store *s, const char *updater,
+			    struct clr_update_op *out);
+/* One operation by ref, or CLR_ENOTFOUND. */
+int clr_store_update_get(struct clr_store *s, const char *ref,
+			 struct clr_update_op *out);
+/* Appends to out (a vec of struct clr_update_op) the operations, newest
+ * first: of one updater, or all (updater NULL).  On failure out is as it
+ * was. */
+int clr_store_update_list(struct clr_store *s, const char *updater,
+			  struct clr_vec *out);
+/* Appends to out (initialised with clr_vuln_set_init) the complete set of
+ * records the operation links, in no particular order; CLR_ENOTFOUND for
+ * an unknown ref.  On failure out holds what it held before. */
+int clr_store_update_vulns(struct clr_store *s, const char *ref,
+			   struct clr_vuln_set *out);
+/* added = in cur but not in prev; removed = in prev but not in cur (by
+ * content hash).  prev NULL: everything in cur is added.  Both operations
+ * must be of the same updater (CLR_EINVALID otherwise); CLR_ENOTFOUND for
+ * an unknown ref.  Appends to the two (initialised) sets, as above. */
+int clr_store_update_diff(struct clr_store *s, const char *prev_ref,
+			  const char *cur_ref, struct clr_vuln_set *added,
+			  struct clr_vuln_set *removed);
+/* Keeps the newest `keep` (>= 1; CLR_EINVALID for 0, which would delete
+ * the data in use) operations of every updater, deletes older ones and
+ * every record no remaining operation links.  *deleted (may be NULL)
+ * counts the operations deleted.  One transaction. */
+int clr_store_update_gc(struct clr_store *s, size_t keep, size_t *deleted);
+/* Every record of the newest operation of every updater, streamed to each()
+ * (which returns 0 to go on, non-zero to stop and have that returned): what
+ * the matcher loads, read from one consistent snapshot, in no particular
+ * order.  The record is borrowed for the call only, and each() must not
+ * use s. */
+int clr_store_vulns_current(struct clr_store *s,
+			    int (*each)(const struct clr_vuln *v, void *arg),
+			    void *arg);
+/* A number that changes whenever an operation is stored or deleted (it
+ * only grows), cheap to poll.  It changes in the same transaction as the
+ * data, so a poller that sees the new number also sees the new data. */
+int clr_store_update_counter(struct clr_store *s, int64_t *out);
+
+/* Per-updater status (Clair users ask when data was last updated). */
+struct clr_updater_status {
+	char *updater;
+	char *last_attempt;  /* RFC 3339, "" never */
+	char *last_success;  /* RFC 3339, "" never */
+	char *last_error;    /* "" when the last attempt succeeded */
+	size_t count;        /* records in the newest operation */
+};
+/* Records an attempt now: success (error NULL) or failure (error text;
+ * last_success and the data are untouched).  An empty error text is
+ * recorded as "(no message)", so a failure never reads as a success. */
+int clr_store_status_put(struct clr_store *s, const char *updater,
+			 const char *error);
+/* Appends to out (a vec of struct clr_updater_status) the status of every
+ * updater that has recorded an attempt, by name in byte order. */
+int clr_store_status_list(struct clr_store *s, struct clr_vec *out);
+/* Frees every status in the vec and releases the vec. */
+void clr_updater_status_release(struct clr_vec *v);
+
+/* Serialises updaters across replicas: PostgreSQL pg_try_advisory_lock on a
+ * key derived from the updater name (session level, this handle's
+ * connection); SQLite: a row in updater_lock, taken over like a manifest
+ * lock when its owner is gone.  CLR_EEXISTS when another holder has it,
+ * or this handle already does (never waits).  Must be released before the
+ * store is closed (close releases it with a warning). */
+int clr_store_updater_trylock(struct clr_store *s, const char *updater,
+			      struct clr_store_lock **out);
+/* Releases and frees an updater lock, as clr_store_unlock_manifest() does a
+ * manifest lock (NULL does nothing). */
+int clr_store_updater_unlock(struct clr_store_lock *lock);
+
 /* --- for backends -------------------------------------------------------- */
+
+/*
+ * The string fields of a record in the order every backend binds and
+ * reads them: columns 0..22 of a record's row, normalized_severity (stored
+ * as its name, "High") is column 23.  One list, so the backends' SQL and
+ * their binding cannot disagree.
+ */
+#define CLR_STORE_VULN_STRINGS(X)                                         \
+	X(name) X(updater) X(description) X(issued) X(links) X(severity)  \
+	X(package_name) X(package_kind) X(package_module) X(arch)         \
+	X(arch_op) X(dist_did) X(dist_name) X(dist_version)               \
+	X(dist_version_id) X(dist_version_code_name) X(dist_pretty_name)  \
+	X(dist_cpe) X(repo_name) X(repo_uri) X(version_scheme)            \
+	X(fixed_in_version) X(affected)
+#define CLR_STORE_VULN_NSTRINGS 23
+#define CLR_STORE_COLUMN_(f) #f ", "
+/* "name, updater, ..., affected, normalized_severity" */
+#define CLR_STORE_VULN_COLUMNS                                            \
+	CLR_STORE_VULN_STRINGS(CLR_STORE_COLUMN_) "normalized_severity"
+
+/* One record of a put, with its content hash. */
+struct clr_store_put_rec {
+	uint8_t hash[CLR_SHA256_LEN]; /* clr_vuln_hash(), as bytes */
+	const struct clr_vuln *v;   /* borrowed from the caller's set */
+};
+
+/* A put as the wrapper hands it to a backend. */
+struct clr_store_put {
+	const char *ref;         /* the new operation's UUID */
+	const char *updater;
+	const char *fingerprint;
+	const struct clr_store_put_rec *recs; /* by hash, no two alike */
+	size_t n;
+};
+
+/* The hash of a record as stored: lowercase hex, as clr_vuln_hash(). */
+void clr_store_hash_hex(char out[CLR_SHA256_HEXLEN + 1],
+			const uint8_t hash[CLR_SHA256_LEN]);
+
+/* The severity stored as name (clr_severity_name()); Unknown for a name
+ * this clarion does not know.  Sets no error. */
+enum clr_severity clr_store_severity_parse(const char *name);
 
 /*
  * One backend.  Each function gets a handle its own open() made.  The
@@ -228,6 +381,40 @@ struct clr_store_ops {
 		    uint64_t *token);
 	int (*unlock)(struct clr_store *s, const char *manifest_hash,
 		      uint64_t token);
+
+	/* Update operations.  The wrapper has checked the arguments, made
+	 * the ref, and hashed, sorted and de-duplicated the records; out
+	 * is never NULL.  Sets and vecs are appended to; on failure the
+	 * wrapper drops what was appended (a backend that retries must drop
+	 * its own first attempt's rows). */
+	int (*update_put)(struct clr_store *s, const struct clr_store_put *put,
+			  struct clr_update_op *out);
+	int (*update_latest)(struct clr_store *s, const char *updater,
+			     struct clr_update_op *out);
+	int (*update_get)(struct clr_store *s, const char *ref,
+			  struct clr_update_op *out);
+	int (*update_list)(struct clr_store *s, const char *updater,
+			   struct clr_vec *out);
+	int (*update_vulns)(struct clr_store *s, const char *ref,
+			    struct clr_vuln_set *out);
+	/* prev_ref may be NULL. */
+	int (*update_diff)(struct clr_store *s, const char *prev_ref,
+			   const char *cur_ref, struct clr_vuln_set *added,
+			   struct clr_vuln_set *removed);
+	int (*update_gc)(struct clr_store *s, size_t keep, size_t *deleted);
+	int (*vulns_current)(struct clr_store *s,
+			     int (*each)(const struct clr_vuln *v, void *arg),
+			     void *arg);
+	int (*update_counter)(struct clr_store *s, int64_t *out);
+	/* error NULL: a success. */
+	int (*status_put)(struct clr_store *s, const char *updater,
+			  const char *error);
+	int (*status_list)(struct clr_store *s, struct clr_vec *out);
+	/* As lock() without waiting, for an updater's lock. */
+	int (*updater_lock)(struct clr_store *s, const char *updater,
+			    uint64_t *token);
+	int (*updater_unlock)(struct clr_store *s, const char *updater,
+			      uint64_t token);
 };
 
 /* The part of a handle every backend shares; a backend's own struct

@@ -9,7 +9,7 @@ def test_help_lists_commands(clarion):
     p = run([clarion, "--help"])
     assert p.returncode == 0
     assert "usage: clarion" in p.stdout
-    for cmd in ("vercmp", "version"):
+    for cmd in ("db", "index", "update", "vercmp", "version"):
         assert "\n  %s " % cmd in p.stdout
 
 
@@ -38,7 +38,8 @@ def test_version_names_build_and_libraries(clarion):
     assert lines[0].startswith("clarion ")
     assert lines[1].startswith("build: ")
     for lib in ("openssl: OpenSSL 3", "libcurl: ", "jansson: ", "libarchive: ",
-                "zlib: ", "zstd: ", "isa-l: ", "sqlite: ", "libpq: ", "librpm: "):
+                "zlib: ", "zstd: ", "isa-l: ", "sqlite: ", "libpq: ", "librpm: ",
+                "libxml2: ", "libfyaml: "):
         assert "\n  " + lib in p.stdout, lib
 
 

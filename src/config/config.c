@@ -1,0 +1,900 @@
+/*
+ * config.c - the configuration table and its loader (see config.h).
+ *
+ * clr_config_keys[] below is the whole configuration: the loader walks the
+ * YAML tree and, for each key it meets, finds the row, converts the value
+ * by the row's type, or fails naming the key.  An intermediate mapping
+ * ("matcher:") is accepted because some row's name starts with it.
+ *
+ * libfyaml builds the document tree; nothing in the tree is trusted: keys
+ * and scalars are length-counted (and may hold NULs, which are refused),
+ * aliases are refused rather than expanded, and the file is read with a cap
+ * before the parser sees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfyaml.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/hashmap.h"
+
+/* Separates name and setting in the settings map's keys: a byte no YAML
+ * key can usefully hold and which we refuse in keys. */
+#define SETTING_SEP '\x1f'
+#define MAX_LIST 10000         /* items of a list key */
+#define MAX_SETTINGS 100000    /* name/setting pairs of a settings key */
+
+/* ------------------------------------------------------------------ */
+/* The table                                                           */
+
+static int check_log_level(const char *v);
+
+const struct clr_config_key clr_config_keys[] = {
+	{ "database", CLR_CONFIG_STRING, NULL, NULL,
+	  "where clarion keeps its data: a file path (SQLite) or a postgres:// "
+	  "URL (default: $CLARION_DB, else ~/.cache/clarion/clarion.db)" },
+	{ "log_level", CLR_CONFIG_STRING, "info", check_log_level,
+	  "debug, info, warn or error (Clair's debug-color, fatal and panic "
+	  "are accepted)" },
+	{ "matcher.period", CLR_CONFIG_DURATION, "6h", NULL,
+	  "how often the server runs the updaters" },
+	{ "matcher.update_retention", CLR_CONFIG_INT, "10", NULL,
+	  "update operations kept per updater (0 or 1: 10; negative: keep all)" },
+	{ "matcher.disable_updaters", CLR_CONFIG_BOOL, "false", NULL,
+	  "run no updaters unless asked by name (an offline database filled "
+	  "by `clarion db import`)" },
+	{ "updaters.sets", CLR_CONFIG_LIST, NULL, NULL,
+	  "the sources to update (debian, ubuntu, alpine, rhel, oracle, suse, "
+	  "photon, alma, rocky); not given: all; []: none" },
+	{ "updaters.config", CLR_CONFIG_SETTINGS, NULL, NULL,
+	  "per-source or per-updater settings: updaters.config.NAME.KEY, "
+	  "e.g. updaters.config.debian.url" },
+};
+
+const size_t clr_config_keys_count =
+	sizeof(clr_config_keys) / sizeof(clr_config_keys[0]);
+
+const struct clr_config_key *clr_config_key_find(const char *key)
+{
+	for (size_t i = 0; i < clr_config_keys_count; i++)
+		if (!strcmp(clr_config_keys[i].name, key))
+			return &clr_config_keys[i];
+	return NULL;
+}
+
+/* Levels Clair accepts, and clarion's level for each. */
+static const struct {
+	const char *name;
+	enum clr_log_level level;
+} log_levels[] = {
+	{ "debug-color", CLR_LOG_DEBUG }, { "debug", CLR_LOG_DEBUG },
+	{ "info", CLR_LOG_INFO }, { "warn", CLR_LOG_WARN },
+	{ "warning", CLR_LOG_WARN }, { "error", CLR_LOG_ERROR },
+	{ "fatal", CLR_LOG_ERROR }, { "panic", CLR_LOG_ERROR },
+};
+
+static int check_log_level(const char *v)
+{
+	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (!strcasecmp(v, log_levels[i].name))
+			return 0;
+	return clr_error_set(CLR_EINVALID, "expected one of debug, info, warn, error");
+}
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+
+struct clr_config_value {
+	bool set;        /* given by the file or clr_config_set */
+	char *text;      /* string, and the text of int/bool/duration */
+	int64_t i;       /* int; duration in milliseconds */
+	bool b;
+	char **list;     /* NULL-terminated; NULL: not given */
+	size_t list_len;
+	struct clr_hashmap settings; /* "NAME\x1fSETTING" -> char * */
+};
+
+struct clr_config {
+	char *source;                    /* file name, or NULL */
+	struct clr_config_value *values; /* one per row, same index */
+};
+
+static void value_clear(struct clr_config_value *v)
+{
+	free(v->text);
+	for (size_t i = 0; v->list && v->list[i]; i++)
+		free(v->list[i]);
+	free(v->list);
+	clr_hashmap_release(&v->settings, free);
+	v->text = NULL;
+	v->list = NULL;
+	v->list_len = 0;
+	v->set = false;
+}
+
+static const char *type_name(enum clr_config_type t)
+{
+	switch (t) {
+	case CLR_CONFIG_STRING: return "a string";
+	case CLR_CONFIG_INT: return "an integer";
+	case CLR_CONFIG_BOOL: return "true or false";
+	case CLR_CONFIG_DURATION: return "a duration such as 6h or 30m";
+	case CLR_CONFIG_LIST: return "a list of strings";
+	case CLR_CONFIG_SETTINGS: return "a map of names to settings";
+	}
+	return "?";
+}
+
+int clr_config_parse_duration(int64_t *ms, const char *text)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {
+		/* Longest first: "ms" before "m". */
+		{ "ns", 1e-6 }, { "us", 1e-3 }, { "\xc2\xb5s", 1e-3 },
+		{ "\xce\xbcs", 1e-3 }, { "ms", 1 }, { "s", 1e3 }, { "m", 60e3 },
+		{ "h", 3600e3 },
+	};
+	const char *p = text;
+	double total = 0;
+
+	if (*p == '+')
+		p++;
+	if (!strcmp(p, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*p || *p == '-')
+		goto bad;
+	while (*p) {
+		double num = 0, frac = 0.1;
+		bool digits = false;
+		size_t k;
+
+		for (; *p >= '0' && *p <= '9'; p++, digits = true)
+			num = num * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++, frac /= 10, digits = true)
+				num += (*p - '0') * frac;
+		if (!digits)
+			goto bad;
+		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+			size_t n = strlen(units[k].unit);
+
+			if (!strncmp(p, units[k].unit, n)) {
+				total += num * units[k].ms;
+				p += n;
+				break;
+			}
+		}
+		if (k == sizeof(units) / sizeof(units[0]))
+			goto bad;
+		if (total > 100.0 * 365 * 24 * 3600e3)
+			return clr_error_set(CLR_EINVALID, "duration '%s' is too long", text);
+	}
+	*ms = (int64_t)total;
+	return 0;
+bad:
+	return clr_error_set(CLR_EINVALID, "expected %s, got '%s'",
+			     type_name(CLR_CONFIG_DURATION), text);
+}
+
+static int parse_int(int64_t *out, const char *text)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (!*text || strchr(" \t\r\n", *text) || *end || errno)
+		return clr_error_set(CLR_EINVALID, "expected an integer, got '%s'", text);
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(bool *out, const char *text)
+{
+	if (!strcmp(text, "true") || !strcmp(text, "True") || !strcmp(text, "TRUE")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(text, "false") || !strcmp(text, "False") || !strcmp(text, "FALSE")) {
+		*out = false;
+		return 0;
+	}
+	return clr_error_set(CLR_EINVALID, "expected true or false, got '%s'", text);
+}
+
+/* Sets a scalar-typed value from text; v unchanged on error (message set,
+ * without the key: the caller names it). */
+static int value_set_text(struct clr_config_value *v, const struct clr_config_key *k,
+			  const char *text)
+{
+	int64_t i = 0;
+	bool b = false;
+	int err = 0;
+
+	switch (k->type) {
+	case CLR_CONFIG_STRING:
+		if (k->check)
+			err = k->check(text);
+		break;
+	case CLR_CONFIG_INT:
+		err = parse_int(&i, text);
+		break;
+	case CLR_CONFIG_BOOL:
+		err = parse_bool(&b, text);
+		break;
+	case CLR_CONFIG_DURATION:
+		err = clr_config_parse_duration(&i, text);
+		break;
+	case CLR_CONFIG_LIST:
+	case CLR_CONFIG_SETTINGS:
+		return clr_error_set(CLR_EINVALID, "expected %s", type_name(k->type));
+	}
+	if (err)
+		return err;
+	free(v->text);
+	v->text = clr_strdup(text);
+	v->i = i;
+	v->b = b;
+	return 0;
+}
+
+static struct clr_config *config_new(void)
+{
+	struct clr_config *c = clr_calloc(1, sizeof(*c));
+
+	c->values = clr_calloc(clr_config_keys_count, sizeof(*c->values));
+	for (size_t i = 0; i < clr_config_keys_count; i++) {
+		const struct clr_config_key *k = &clr_config_keys[i];
+
+		clr_hashmap_init(&c->values[i].settings);
+		/* The table's defaults are code: one that does not parse is a
+		 * bug caught by the first test that loads anything. */
+		if (k->def && value_set_text(&c->values[i], k, k->def)) {
+			fprintf(stderr, "clarion: bad default for %s: %s\n", k->name,
+				clr_error_msg());
+			abort();
+		}
+	}
+	return c;
+}
+
+void clr_config_free(struct clr_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < clr_config_keys_count; i++)
+		value_clear(&c->values[i]);
+	free(c->values);
+	free(c->source);
+	free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Walking the document                                                */
+
+struct walk {
+	struct clr_config *c;
+	const char *name;   /* the file, for messages */
+};
+
+static int node_line(struct fy_node *n)
+{
+	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+
+	return m ? m->line + 1 : 0;
+}
+
+/* "in FILE (line N)" */
+static int fail_at(struct walk *w, int line, const char *key, const char *why)
+{
+	if (line)
+		return clr_error_set(CLR_EINVALID, "'%s' in %s (line %d): %s", key,
+				     w->name, line, why);
+	return clr_error_set(CLR_EINVALID, "'%s' in %s: %s", key, w->name, why);
+}
+
+/* A scalar's text, NUL-terminated (caller frees), or NULL when n is not a
+ * plain usable scalar (message set). */
+static char *scalar_text(struct walk *w, struct fy_node *n, int line, const char *key,
+			 const char *expected)
+{
+	const char *s;
+	size_t len;
+
+	if (fy_node_is_alias(n)) {
+		fail_at(w, line, key, "YAML aliases are not supported");
+		return NULL;
+	}
+	if (!fy_node_is_scalar(n)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "expected %s", expected);
+		fail_at(w, line, key, why);
+		return NULL;
+	}
+	s = fy_node_get_scalar(n, &len);
+	if (!s)
+		s = "", len = 0;
+	if (memchr(s, 0, len)) {
+		fail_at(w, line, key, "contains a NUL byte");
+		return NULL;
+	}
+	return clr_strndup(s, len);
+}
+
+/* A value that means "the default". */
+static bool is_null(struct fy_node *n)
+{
+	const char *s;
+	size_t len;
+
+	if (!n)
+		return true;
+	if (!fy_node_is_scalar(n) || fy_node_is_alias(n) ||
+	    fy_node_get_style(n) != FYNS_PLAIN)
+		return false;
+	s = fy_node_get_scalar(n, &len);
+	if (!s || !len)
+		return true;
+	return (len == 1 && *s == '~') ||
+	       (len == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) ||
+			     !memcmp(s, "NULL", 4)));
+}
+
+static int set_scalar(struct walk *w, const struct clr_config_key *k,
+		      struct clr_config_value *v, struct fy_node *n, int line)
+{
+	char *text = scalar_text(w, n, line, k->name, type_name(k->type));
+	int err;
+
+	if (!text)
+		return CLR_EINVALID;
+	if ((err = value_set_text(v, k, text))) {
+		char *why = clr_strdup(clr_error_msg());
+
+		err = fail_at(w, line, k->name, why);
+		free(why);
+	} else {
+		v->set = true;
+	}
+	free(text);
+	return err;
+}
+
+static int set_list(struct walk *w, const struct clr_config_key *k,
+		    struct clr_config_value *v, struct fy_node *n, int line)
+{
+	void *it = NULL;
+	struct fy_node *item;
+	size_t count = 0;
+
+	if (fy_node_is_alias(n) || !fy_node_is_sequence(n))
+		return fail_at(w, line, k->name, "expected a list of strings");
+	count = (size_t)fy_node_sequence_item_count(n);
+	if (count > MAX_LIST)
+		return fail_at(w, line, k->name, "too many items");
+	value_clear(v);
+	v->list = clr_calloc(count + 1, sizeof(char *));
+	while ((item = fy_node_sequence_iterate(n, &it))) {
+		char *s = scalar_text(w, item, node_line(item) ? node_line(item) : line,
+				      k->name, "a list of strings");
+
+		if (!s) {
+			value_clear(v);
+			return CLR_EINVALID;
+		}
+		v->list[v->list_len++] = s;
+	}
+	v->set = true;
+	return 0;
+}
+
+/* A settings value: a scalar, or a list of scalars joined with commas. */
+static char *setting_text(struct walk *w, struct fy_node *n, int line, const char *path)
+{
+	static const char expected[] = "a string, number or boolean (or a list of them)";
+	struct clr_buf b = CLR_BUF_INIT(CLR_CONFIG_MAX_SIZE);
+	struct fy_node *item;
+	void *it = NULL;
+
+	if (!fy_node_is_sequence(n) || fy_node_is_alias(n))
+		return scalar_text(w, n, line, path, expected);
+	while ((item = fy_node_sequence_iterate(n, &it))) {
+		char *s = scalar_text(w, item, line, path, expected);
+
+		if (!s) {
+			clr_buf_release(&b);
+			return NULL;
+		}
+		if (b.len)
+			clr_buf_addch(&b, ',');
+		clr_buf_addstr(&b, s);
+		free(s);
+	}
+	return clr_buf_detach(&b, NULL);
+}
+
+static int set_settings(struct walk *w, const struct clr_config_key *k,
+			struct clr_config_value *v, struct fy_node *n, int line)
+{
+	struct fy_node_pair *pair, *pair2;
+	void *it = NULL;
+	int err = 0;
+
+	if (fy_node_is_alias(n) || !fy_node_is_mapping(n))
+		return fail_at(w, line, k->name, "expected a map of names to settings");
+	while (!err && (pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+		int kline = node_line(kn);
+		char *name = scalar_text(w, kn, kline, k->name, "a name");
+		void *it2 = NULL;
+		char *path;
+
+		if (!name)
+			return CLR_EINVALID;
+		if (asprintf(&path, "%s.%s", k->name, name) < 0)
+			abort();
+		if (!*name || strchr(name, SETTING_SEP)) {
+			err = fail_at(w, kline, path, "not a usable name");
+		} else if (is_null(vn)) {
+			/* "debian:" with nothing under it: no settings. */
+		} else if (fy_node_is_alias(vn) || !fy_node_is_mapping(vn)) {
+			err = fail_at(w, kline, path, "expected a map of settings");
+		}
+		while (!err && !is_null(vn) && (pair2 = fy_node_mapping_iterate(vn, &it2))) {
+			struct fy_node *sk = fy_node_pair_key(pair2);
+			struct fy_node *sv = fy_node_pair_value(pair2);
+			int sline = node_line(sk);
+			char *setting = scalar_text(w, sk, sline, path, "a setting name");
+			char *spath = NULL, *key = NULL, *val = NULL;
+
+			if (!setting) {
+				err = CLR_EINVALID;
+				break;
+			}
+			if (asprintf(&spath, "%s.%s", path, setting) < 0 ||
+			    asprintf(&key, "%s%c%s", name, SETTING_SEP, setting) < 0)
+				abort();
+			if (!*setting || strchr(setting, SETTING_SEP))
+				err = fail_at(w, sline, spath, "not a usable setting name");
+			else if (clr_hashmap_count(&v->settings) >= MAX_SETTINGS)
+				err = fail_at(w, sline, spath, "too many settings");
+			else if (is_null(sv))
+				; /* null: not set */
+			else if (!(val = setting_text(w, sv, sline, spath)))
+				err = CLR_EINVALID;
+			else
+				free(clr_hashmap_put(&v->settings, key, val));
+			free(setting);
+			free(spath);
+			free(key);
+		}
+		free(name);
+		free(path);
+	}
+	if (!err)
+		v->set = true;
+	return err;
+}
+
+static int set_value(struct walk *w, const struct clr_config_key *k,
+		     struct fy_node *n, int line)
+{
+	struct clr_config_value *v = &w->c->values[k - clr_config_keys];
+
+	if (is_null(n))
+		return 0;  /* the default stays */
+	switch (k->type) {
+	case CLR_CONFIG_LIST:
+		return set_list(w, k, v, n, line);
+	case CLR_CONFIG_SETTINGS:
+		return set_settings(w, k, v, n, line);
+	default:
+		return set_scalar(w, k, v, n, line);
+	}
+}
+
+/* Whether some key lives under prefix ("matcher" for "matcher.period"). */
+static bool is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (size_t i = 0; i < clr_config_keys_count; i++)
+		if (!strncmp(clr_config_keys[i].name, prefix, n) &&
+		    clr_config_keys[i].name[n] == '.')
+			return true;
+	return false;
+}
+
+static int walk_mapping(struct walk *w, struct fy_node *map, const char *prefix)
+{
+	struct fy_node_pair *pair;
+	void *it = NULL;
+	int err = 0;
+
+	while (!err && (pair = fy_node_mapping_iterate(map, &it))) {
+		struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+		int line = node_line(kn);
+		const struct clr_config_key *k;
+		char *key, *full;
+
+		if (!(key = scalar_text(w, kn, line, prefix ? prefix : "(top level)",
+					"a key name")))
+			return CLR_EINVALID;
+		if (prefix) {
+			if (asprintf(&full, "%s.%s", prefix, key) < 0)
+				abort();
+		} else {
+			full = clr_strdup(key);
+		}
+		/* A dotted key ("matcher.period: 6h" at the top) is not a path. */
+		k = strchr(key, '.') ? NULL : clr_config_key_find(full);
+		if (k) {
+			err = set_value(w, k, vn, line);
+		} else if (!strchr(key, '.') && is_section(full)) {
+			if (is_null(vn))
+				; /* "matcher:" alone */
+			else if (fy_node_is_alias(vn) || !fy_node_is_mapping(vn))
+				err = fail_at(w, line, full, "expected a map of settings");
+			else
+				err = walk_mapping(w, vn, full);
+		} else if (line) {
+			err = clr_error_set(CLR_EINVALID, "unknown key '%s' in %s (line %d)",
+					    full, w->name, line);
+		} else {
+			err = clr_error_set(CLR_EINVALID, "unknown key '%s' in %s", full,
+					    w->name);
+		}
+		free(key);
+		free(full);
+	}
+	return err;
+}
+
+/* The parser's errors are collected in the diag object (printing them
+ * would have libfyaml 0.7 render the source line, which crashes on some
+ * input); the few messages that carry no position still come as text,
+ * "[ERR]: MESSAGE\n", and the first one is kept here. */
+struct diag_capture {
+	bool got;
+	char msg[256];
+};
+
+static void on_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	struct diag_capture *c = user;
+	const char *nl;
+
+	(void)diag;
+	if (c->got)
+		return;
+	if (len > 7 && !memcmp(buf, "[ERR]: ", 7))
+		buf += 7, len -= 7;
+	if ((nl = memchr(buf, '\n', len)))
+		len = (size_t)(nl - buf);
+	if (len >= sizeof(c->msg))
+		len = sizeof(c->msg) - 1;
+	memcpy(c->msg, buf, len);
+	c->msg[len] = 0;
+	c->got = len > 0;
+}
+
+static int yaml_error(struct fy_diag *diag, const struct diag_capture *c,
+		      const char *name)
+{
+	void *it = NULL;
+	struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+
+	if (e && e->msg && e->line > 0)
+		return clr_error_set(CLR_EINVALID, "%s (line %d, column %d): %s", name,
+				     e->line, e->column, e->msg);
+	if (e && e->msg)
+		return clr_error_set(CLR_EINVALID, "%s: %s", name, e->msg);
+	if (c->got)
+		return clr_error_set(CLR_EINVALID, "%s: %s", name, c->msg);
+	return clr_error_set(CLR_EINVALID, "%s: not valid YAML", name);
+}
+
+/* The offset of the first byte that is not valid UTF-8, or len.  YAML is
+ * Unicode text, and libfyaml 0.7 loops forever on some invalid bytes
+ * (after a '%'), so nothing else reaches it. */
+static size_t utf8_invalid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return i;
+		if (len - i <= n)
+			return i;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* Overlong forms, UTF-16 surrogates, past U+10FFFF. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/* Only white space (data is len bytes, not NUL-terminated). */
+static bool blank(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", data[i]) || !data[i])
+			return false;
+	return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+int clr_config_parse(struct clr_config **out, const char *data, size_t len,
+		     const char *name)
+{
+	struct fy_diag_cfg dcfg;
+	struct fy_parse_cfg pcfg = { 0 };
+	struct diag_capture capture = { 0 };
+	struct fy_diag *diag = NULL;
+	struct fy_document *doc = NULL;
+	struct fy_node *root;
+	struct clr_config *c;
+	struct walk w;
+	size_t bad;
+	int err = 0;
+
+	*out = NULL;
+	if (!name)
+		name = "configuration";
+	if (len > CLR_CONFIG_MAX_SIZE)
+		return clr_error_set(CLR_ELIMIT, "%s: larger than %d bytes", name,
+				     CLR_CONFIG_MAX_SIZE);
+	c = config_new();
+	w.c = c;
+	w.name = name;
+	/* An empty file is "everything at its default". */
+	if (blank(data, len))
+		goto done;
+	if (memchr(data, 0, len)) {
+		err = clr_error_set(CLR_EINVALID, "%s: contains a NUL byte", name);
+		goto done;
+	}
+	if ((bad = utf8_invalid((const unsigned char *)data, len)) < len) {
+		size_t line = 1;
+
+		for (size_t i = 0; i < bad; i++)
+			line += data[i] == '\n';
+		err = clr_error_set(CLR_EINVALID, "%s (line %zu): not UTF-8 text", name, line);
+		goto done;
+	}
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = on_diag;
+	dcfg.user = &capture;
+	dcfg.level = FYET_ERROR;
+	dcfg.colorize = false;
+	diag = fy_diag_create(&dcfg);
+	if (!diag)
+		abort();
+	fy_diag_set_collect_errors(diag, true);
+	pcfg.flags = FYPCF_QUIET |
+		     (ends_with(name, ".json") ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+	pcfg.diag = diag;
+	doc = fy_document_build_from_string(&pcfg, data, len);
+	if (!doc || fy_diag_got_error(diag)) {
+		err = yaml_error(diag, &capture, name);
+		goto done;
+	}
+	root = fy_document_root(doc);
+	if (is_null(root))
+		goto done;
+	if (fy_node_is_alias(root) || !fy_node_is_mapping(root)) {
+		err = clr_error_set(CLR_EINVALID, "%s: expected a map of settings at the top",
+				    name);
+		goto done;
+	}
+	err = walk_mapping(&w, root, NULL);
+done:
+	if (doc)
+		fy_document_destroy(doc);
+	if (diag) {
+		/* Frees the collected errors, which unref alone leaks. */
+		fy_diag_reset_error(diag);
+		fy_diag_unref(diag);
+	}
+	if (err) {
+		clr_config_free(c);
+		return err;
+	}
+	c->source = clr_strdup(name);
+	*out = c;
+	return 0;
+}
+
+int clr_config_load(struct clr_config **out, const char *path)
+{
+	struct clr_buf b = CLR_BUF_INIT(CLR_CONFIG_MAX_SIZE);
+	char chunk[8192];
+	ssize_t n;
+	int fd, err = 0;
+
+	*out = NULL;
+	if (!path) {
+		*out = config_new();
+		return 0;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return clr_error_set(errno == ENOENT ? CLR_ENOTFOUND : CLR_EIO,
+				     "cannot read %s: %s", path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = clr_error_set(CLR_EIO, "cannot read %s: %s", path,
+					    strerror(errno));
+			break;
+		}
+		if (clr_buf_add(&b, chunk, (size_t)n)) {
+			err = clr_error_set(CLR_ELIMIT, "%s: larger than %d bytes", path,
+					    CLR_CONFIG_MAX_SIZE);
+			break;
+		}
+	}
+	close(fd);
+	if (!err)
+		err = clr_config_parse(out, clr_buf_str(&b), b.len, path);
+	clr_buf_release(&b);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Getters                                                             */
+
+/* The value of key, whose row must have type t: anything else is a bug in
+ * the caller, not in the file. */
+static struct clr_config_value *value_of(const struct clr_config *c, const char *key,
+					 int t)
+{
+	const struct clr_config_key *k = clr_config_key_find(key);
+
+	if (!k || (t >= 0 && k->type != (enum clr_config_type)t)) {
+		fprintf(stderr, "clarion: config key '%s' %s\n", key,
+			k ? "asked for with the wrong type" : "is not in the table");
+		abort();
+	}
+	return &c->values[k - clr_config_keys];
+}
+
+int clr_config_set(struct clr_config *c, const char *key, const char *value)
+{
+	const struct clr_config_key *k = clr_config_key_find(key);
+	struct clr_config_value *v;
+	int err;
+
+	if (!k)
+		return clr_error_set(CLR_EINVALID, "unknown key '%s'", key);
+	v = &c->values[k - clr_config_keys];
+	if ((err = value_set_text(v, k, value)))
+		return clr_error_prefix(err, "%s", key);
+	v->set = true;
+	return 0;
+}
+
+const char *clr_config_source(const struct clr_config *c)
+{
+	return c->source;
+}
+
+bool clr_config_is_set(const struct clr_config *c, const char *key)
+{
+	return value_of(c, key, -1)->set;
+}
+
+const char *clr_config_string(const struct clr_config *c, const char *key)
+{
+	return value_of(c, key, CLR_CONFIG_STRING)->text;
+}
+
+int64_t clr_config_int(const struct clr_config *c, const char *key)
+{
+	return value_of(c, key, CLR_CONFIG_INT)->i;
+}
+
+bool clr_config_bool(const struct clr_config *c, const char *key)
+{
+	return value_of(c, key, CLR_CONFIG_BOOL)->b;
+}
+
+int64_t clr_config_duration_ms(const struct clr_config *c, const char *key)
+{
+	return value_of(c, key, CLR_CONFIG_DURATION)->i;
+}
+
+const char *const *clr_config_list(const struct clr_config *c, const char *key,
+				   size_t *n)
+{
+	struct clr_config_value *v = value_of(c, key, CLR_CONFIG_LIST);
+
+	if (n)
+		*n = v->list_len;
+	return (const char *const *)v->list;
+}
+
+const char *clr_config_setting(const struct clr_config *c, const char *key,
+			       const char *name, const char *setting)
+{
+	struct clr_config_value *v = value_of(c, key, CLR_CONFIG_SETTINGS);
+	char *k;
+	const char *val;
+
+	if (!clr_hashmap_count(&v->settings))
+		return NULL;
+	if (asprintf(&k, "%s%c%s", name, SETTING_SEP, setting) < 0)
+		abort();
+	val = clr_hashmap_get(&v->settings, k);
+	free(k);
+	return val;
+}
+
+const char *clr_config_setting_path(const struct clr_config *c, const char *key,
+				    const char *path)
+{
+	const char *val = NULL;
+
+	/* Longest name first: "alpine-main-v3.19" + "url" before
+	 * "alpine-main-v3" + "19.url". */
+	for (size_t i = strlen(path); !val && i-- > 0;) {
+		char *name;
+
+		if (path[i] != '.')
+			continue;
+		name = clr_strndup(path, i);
+		val = clr_config_setting(c, key, name, path + i + 1);
+		free(name);
+	}
+	return val;
+}
+
+enum clr_log_level clr_config_log_level(const struct clr_config *c)
+{
+	const char *v = clr_config_string(c, "log_level");
+
+	for (size_t i = 0; v && i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (!strcasecmp(v, log_levels[i].name))
+			return log_levels[i].level;
+	return CLR_LOG_INFO;
+}
