@@ -51,30 +51,22 @@ static bool want(const char *path, void *arg)
 	return clr_scanners_want(path);
 }
 
-static int scan_layer(struct pool *p, struct layer_job *job)
+/*
+ * Runs every scanner over a layer's kept files: job->per_scanner[i] gets
+ * scanner i's artifacts (what the layer cache stores), the last slot the
+ * layer pseudo-scanner's files and whiteouts, and job->artifacts the merge
+ * of all of them (a separate object: the rows are stored as they are).
+ */
+static int scan_contents(struct layer_job *job, const struct clr_layer_contents *c)
 {
-	struct clr_layer_select sel = { want, NULL, 0 };
-	struct clr_layer_contents c;
 	struct clr_scan_file *files;
 	struct clr_scan_input in;
-	struct clr_stream *blob = NULL;
-	size_t i, n;
-	int err;
+	size_t i, n = clr_vec_len(&c->files);
+	int err = 0;
 
-	pthread_mutex_lock(&p->mu);
-	err = p->src->ops->open_blob(&blob, p->src, job->layer->digest);
-	pthread_mutex_unlock(&p->mu);
-	if (err)
-		return err;
-	err = clr_layer_read(&c, blob, job->layer->digest, &sel, p->limits);
-	clr_stream_close(blob);
-	if (err)
-		return err;
-
-	n = clr_vec_len(&c.files);
 	files = clr_calloc(n ? n : 1, sizeof(*files));
 	for (i = 0; i < n; i++) {
-		const struct clr_layer_file *f = clr_vec_get(&c.files, i);
+		const struct clr_layer_file *f = clr_vec_get(&c->files, i);
 
 		files[i].path = f->path;
 		files[i].data = (const unsigned char *)f->data;
@@ -83,9 +75,7 @@ static int scan_layer(struct pool *p, struct layer_job *job)
 	}
 	in.files = files;
 	in.nfiles = n;
-	/* The layer pseudo-scanner's row holds files and whiteouts only; the
-	 * merged whole is a separate object. */
-	job->per_scanner[clr_scanners_count] = clr_artifacts_from_layer(&c);
+	job->per_scanner[clr_scanners_count] = clr_artifacts_from_layer(c);
 	job->artifacts = json_object();
 	clr_artifacts_merge(job->artifacts, job->per_scanner[clr_scanners_count]);
 	for (i = 0; i < clr_scanners_count && !err; i++) {
@@ -106,6 +96,26 @@ static int scan_layer(struct pool *p, struct layer_job *job)
 		clr_scan_result_release(&r);
 	}
 	free(files);
+	return err;
+}
+
+static int scan_layer(struct pool *p, struct layer_job *job)
+{
+	struct clr_layer_select sel = { want, NULL, 0 };
+	struct clr_layer_contents c;
+	struct clr_stream *blob = NULL;
+	int err;
+
+	pthread_mutex_lock(&p->mu);
+	err = p->src->ops->open_blob(&blob, p->src, job->layer->digest);
+	pthread_mutex_unlock(&p->mu);
+	if (err)
+		return err;
+	err = clr_layer_read(&c, blob, job->layer->digest, &sel, p->limits);
+	clr_stream_close(blob);
+	if (err)
+		return err;
+	err = scan_contents(job, &c);
 	clr_layer_contents_release(&c);
 	return err;
 }
@@ -265,39 +275,11 @@ static int index_dir(json_t **report, struct clr_image *img,
 	struct clr_layer_select sel = { want, NULL, 0 };
 	struct clr_layer_contents c;
 	struct clr_coalesce_layer l;
-	struct clr_scan_file *files;
-	struct clr_scan_input in;
-	size_t i, n;
 	int err;
 
 	if ((err = clr_layer_read_dir(&c, img->rootfs, &sel, opts->limits)))
 		return err;
-	n = clr_vec_len(&c.files);
-	files = clr_calloc(n ? n : 1, sizeof(*files));
-	for (i = 0; i < n; i++) {
-		const struct clr_layer_file *f = clr_vec_get(&c.files, i);
-
-		files[i].path = f->path;
-		files[i].data = (const unsigned char *)f->data;
-		files[i].len = f->data ? f->len : 0;
-		files[i].link_target = f->kind == CLR_LAYER_SYMLINK ? f->link : NULL;
-	}
-	in.files = files;
-	in.nfiles = n;
-	job.artifacts = clr_artifacts_from_layer(&c);
-	for (i = 0; i < clr_scanners_count && !err; i++) {
-		struct clr_scan_result r;
-
-		clr_scan_result_init(&r);
-		if (!(err = clr_scanners[i]->scan(&in, &r))) {
-			json_t *part = clr_artifacts_from_result(&r);
-
-			clr_artifacts_merge(job.artifacts, part);
-			json_decref(part);
-		}
-		clr_scan_result_release(&r);
-	}
-	free(files);
+	err = scan_contents(&job, &c);
 	clr_layer_contents_release(&c);
 	if (!err) {
 		/* A root filesystem has no manifest; its report is keyed by
@@ -314,6 +296,8 @@ static int index_dir(json_t **report, struct clr_image *img,
 		*report = clr_coalesce(hash, &l, 1);
 	}
 	json_decref(job.artifacts);
+	for (size_t k = 0; k <= NSCANNERS_MAX; k++)
+		json_decref(job.per_scanner[k]);
 	return err;
 }
 
