@@ -1032,7 +1032,14 @@ struct distro_updater {
 static int distro_fetch(struct clr_updater *u, const char *prev,
 			struct clr_fetched *out)
 {
-	return clr_fetch_into(out, u->url, prev, NULL);
+	struct clr_fetch_opts o = CLR_FETCH_OPTS_INIT;
+	size_t n = strlen(u->url);
+
+	/* parse() reads a zip in place, one member at a time: unpacking the
+	 * tens of thousands of small files to disk first would cost more
+	 * than parsing them. */
+	o.raw = n > 4 && !strcmp(u->url + n - 4, ".zip");
+	return clr_fetch_into(out, u->url, prev, &o);
 }
 
 static int distro_parse(struct clr_updater *u, const struct clr_fetched *in,
