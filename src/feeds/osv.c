@@ -938,12 +938,17 @@ next:
 	return err;
 }
 
+#define ZIP_MEMBERS_MAX 1000000
+#define ZIP_BYTES_MAX ((uint64_t)8 << 30)
+
 static int parse_zip(struct clr_buf *b, const char *path,
 		     const struct clr_osv_opts *o, struct clr_vuln_set *out)
 {
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
 	char *where = NULL;
+	uint64_t total = 0;
+	long members = 0;
 	int r, err = 0;
 
 	archive_read_support_format_zip(ar);
@@ -957,6 +962,14 @@ static int parse_zip(struct clr_buf *b, const char *path,
 		char chunk[65536];
 		la_ssize_t n;
 
+		/* The limits the download step applies to a zip it unpacks,
+		 * kept here since OSV zips are read in place. */
+		if (++members > ZIP_MEMBERS_MAX) {
+			err = clr_error_set(CLR_ELIMIT, "%s: more than %d zip "
+					    "members", path, ZIP_MEMBERS_MAX);
+			goto cleanup;
+		}
+
 		if (!name || archive_entry_filetype(e) != AE_IFREG ||
 		    !ends_with(name, ".json"))
 			continue;
@@ -964,7 +977,14 @@ static int parse_zip(struct clr_buf *b, const char *path,
 		if (asprintf(&where, "%s!%s", path, name) < 0)
 			abort();
 		clr_buf_reset(b);
-		while ((n = archive_read_data(ar, chunk, sizeof(chunk))) > 0)
+		while ((n = archive_read_data(ar, chunk, sizeof(chunk))) > 0) {
+			total += (uint64_t)n;
+			if (total > ZIP_BYTES_MAX) {
+				err = clr_error_set(CLR_ELIMIT, "%s: more than "
+						    "%llu bytes uncompressed", path,
+						    (unsigned long long)ZIP_BYTES_MAX);
+				goto cleanup;
+			}
 			if (clr_buf_add(b, chunk, (size_t)n)) {
 				err = clr_error_set(CLR_ELIMIT, "%s: OSV "
 						    "record is larger than "
@@ -972,6 +992,7 @@ static int parse_zip(struct clr_buf *b, const char *path,
 						    CLR_OSV_RECORD_MAX);
 				goto cleanup;
 			}
+		}
 		if (n < 0) {
 			err = clr_error_set(CLR_EINVALID, "%s: %s", where,
 					    archive_error_string(ar));

@@ -270,7 +270,9 @@ static void run_one(struct clr_store *s, struct clr_updater *u,
 	 * before the store writes. */
 	clr_fetched_release(&fetched);
 	if (err) {
-		clr_error_prefix(err, "parse");
+		/* The message may name the temporary download, gone by now:
+		 * say where the data came from. */
+		clr_error_prefix(err, "parse: %s", u->url ? u->url : "(no url)");
 		goto failed;
 	}
 	own_records(&set, u->name);

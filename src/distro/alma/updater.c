@@ -12,9 +12,8 @@
  * ("php:8.0 security update").
  *
  * Settings (updaters.config.alma.*):
- *   url       the OSV export: a zip or a directory tree of *.json
- *             (default osv.dev's AlmaLinux/all.zip; the osv-database
- *             repository's advisories/ directory works as well)
+ *   url       the OSV export: a zip of *.json or one OSV file
+ *             (default osv.dev's AlmaLinux/all.zip); not a directory
  *   releases  the major releases, "8 9 10" by default
  */
 #include "feeds/osv.h"
