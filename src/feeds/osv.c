@@ -1050,12 +1050,124 @@ struct distro_updater {
 	char *ecosystem;  /* "AlmaLinux:9" */
 };
 
+/* The fingerprint of a local feed directory: SHA-256 over the sorted
+ * names, sizes and modification times of its files (contents are not read:
+ * that is parse()'s job, and a changed file changes its mtime). */
+struct dir_entry_sig {
+	char *rel;
+	long long size, mtime_ns;
+};
+
+static int sig_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dir_entry_sig *)a)->rel,
+		      ((const struct dir_entry_sig *)b)->rel);
+}
+
+static int dir_sigs(struct clr_vec *v, const char *root, const char *rel,
+		    int depth)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *e;
+	int err = 0;
+
+	if (depth > 64)
+		return clr_error_set(CLR_ELIMIT, "%s: directories nested too deep", root);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (!(d = opendir(path)))
+		return clr_error_set(CLR_EIO, "%s: %s", path, strerror(errno));
+	while (!err && (e = readdir(d))) {
+		char sub[2048];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel,
+				     *rel ? "/" : "", e->d_name) >= sizeof(sub) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", root, sub) >=
+			    sizeof(path))
+			continue;
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			err = dir_sigs(v, root, sub, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			struct dir_entry_sig s = {
+				clr_strdup(sub), (long long)st.st_size,
+				(long long)st.st_mtim.tv_sec * 1000000000LL +
+					st.st_mtim.tv_nsec };
+
+			if (clr_vec_len(v) >= 1000000)
+				err = clr_error_set(CLR_ELIMIT, "%s: more than "
+						    "1,000,000 files", root);
+			clr_vec_push(v, &s);
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/* The directory a url names on this machine (a path or file://), or
+ * NULL when it names something else. */
+static const char *local_dir(const char *url)
+{
+	struct stat st;
+
+	if (!strncmp(url, "file://", 7))
+		url += 7;
+	else if (strstr(url, "://"))
+		return NULL;
+	return !stat(url, &st) && S_ISDIR(st.st_mode) ? url : NULL;
+}
+
+/* The osv-database layout (advisories/almalinux9/NAME.json) checked out on
+ * disk: read in place, unchanged when no file changed. */
+static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
+{
+	struct clr_vec v = CLR_VEC_INIT(struct dir_entry_sig);
+	struct clr_sha256 h;
+	uint8_t d[CLR_SHA256_LEN];
+	char hex[CLR_SHA256_HEXLEN + 1], fp[CLR_SHA256_HEXLEN + 8];
+	int err;
+
+	if ((err = dir_sigs(&v, dir, "", 0)))
+		goto cleanup;
+	clr_vec_sort(&v, sig_cmp);
+	clr_sha256_init(&h);
+	for (size_t i = 0; i < clr_vec_len(&v); i++) {
+		const struct dir_entry_sig *s = clr_vec_get(&v, i);
+
+		clr_sha256_update(&h, s->rel, strlen(s->rel) + 1);
+		clr_sha256_update(&h, &s->size, sizeof(s->size));
+		clr_sha256_update(&h, &s->mtime_ns, sizeof(s->mtime_ns));
+	}
+	clr_sha256_final(&h, d);
+	clr_sha256_hex(hex, d);
+	snprintf(fp, sizeof(fp), "dir:%s", hex);
+	if (prev && !strcmp(prev, fp)) {
+		err = CLR_EUNCHANGED;
+		goto cleanup;
+	}
+	out->path = clr_strdup(dir);
+	out->fingerprint = clr_strdup(fp);
+	out->borrowed = true;
+cleanup:
+	for (size_t i = 0; i < clr_vec_len(&v); i++)
+		free(((struct dir_entry_sig *)clr_vec_get(&v, i))->rel);
+	clr_vec_release(&v);
+	return err;
+}
+
 static int distro_fetch(struct clr_updater *u, const char *prev,
 			struct clr_fetched *out)
 {
 	struct clr_fetch_opts o = CLR_FETCH_OPTS_INIT;
+	const char *dir = local_dir(u->url);
 	size_t n = strlen(u->url);
 
+	if (dir)
+		return dir_fetch(dir, prev, out);
 	/* parse() reads a zip in place, one member at a time: unpacking the
 	 * tens of thousands of small files to disk first would cost more
 	 * than parsing them. */

@@ -1132,9 +1132,10 @@ void clr_fetched_release(struct clr_fetched *f)
 {
 	if (!f)
 		return;
-	if (f->path && clr_fetch_remove(f->path))
+	if (f->path && !f->borrowed && clr_fetch_remove(f->path))
 		clr_log_warn("fetch: %s", clr_error_msg());
 	free(f->path);
 	free(f->fingerprint);
 	f->path = f->fingerprint = NULL;
+	f->borrowed = false;
 }

@@ -15,6 +15,7 @@
 #ifndef CLR_UPDATER_UPDATER_H
 #define CLR_UPDATER_UPDATER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "updater/vuln.h"
@@ -30,6 +31,8 @@ struct clr_fetched {
 	char *path;         /* a temporary file or directory with the data */
 	char *fingerprint;  /* what identifies this version of upstream (ETag,
 			     * Last-Modified, content hash, ... as JSON or text) */
+	bool borrowed;      /* path is the user's own (a local feed directory):
+			     * read it, never remove it */
 };
 
 struct clr_updater_ops {

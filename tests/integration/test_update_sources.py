@@ -1656,20 +1656,26 @@ def test_export_import_identical(clarion, env, tmp_path, db, feed_server):
     assert {u: s["records"] for u, s in status(clarion, env, db).items()} == want
 
 
-# ---- what is refused -------------------------------------------------------
+# ---- a local checkout of the osv-database layout ------------------------------
 
 @pytest.mark.parametrize("form", ["path", "file-url"])
-def test_alma_directory_url_is_refused_clearly(clarion, env, tmp_path, form):
-    """A directory (the osv-database repository's advisories/) is not a
-    feed: the docs ask for a zip; the run fails with a clear message and
-    exit 1, nothing stored."""
-    advisories = os.path.join(FEEDS, "alma", "advisories")
+def test_alma_directory_url(clarion, env, tmp_path, form):
+    """The layout of AlmaLinux's osv-database repository, advisories/,
+    checked out on disk and named by the url setting: read in place,
+    never removed, unchanged on the next run."""
+    advisories = str(tmp_path / "advisories")
+    shutil.copytree(os.path.join(FEEDS, "alma", "advisories"), advisories)
     url = advisories if form == "path" else "file://" + advisories + "/"
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"updaters": {"config": {"alma": {"url": url}}}}))
     db = str(tmp_path / "clarion.db")
     p = clarion_run(clarion, env, "update", "--config", cfg, "--db", db, "--source", "alma")
-    assert p.returncode == 1, p.stdout + p.stderr
-    for line in p.stdout.splitlines():
-        assert " failed " in line, line
-    assert "not a regular file" in p.stdout + p.stderr
+    records = [json.loads(open(f, "rb").read())
+               for f in glob.glob(os.path.join(advisories, "*", "*.json"))]
+    want = {"alma-%s" % m: sum(osv_model(records, "AlmaLinux:%s" % m).values())
+            for m in ("8", "9", "10")}
+    assert report(p) == {u: ("updated", n, "") for u, n in want.items()}, p.stdout
+    assert p.returncode == 0
+    assert len(glob.glob(os.path.join(advisories, "*", "*.json"))) == len(records)
+    p = clarion_run(clarion, env, "update", "--config", cfg, "--db", db, "--source", "alma")
+    assert report(p) == {u: ("unchanged", n, "") for u, n in want.items()}, p.stdout

@@ -12,8 +12,9 @@
  * ("php:8.0 security update").
  *
  * Settings (updaters.config.alma.*):
- *   url       the OSV export: a zip of *.json or one OSV file
- *             (default osv.dev's AlmaLinux/all.zip); not a directory
+ *   url       the OSV export: a zip of *.json, one OSV file, or a local
+ *             directory such as the osv-database repository's
+ *             advisories/ (default osv.dev's AlmaLinux/all.zip)
  *   releases  the major releases, "8 9 10" by default
  */
 #include "feeds/osv.h"

@@ -11,8 +11,8 @@
  * modular package's stream is taken from the summary.
  *
  * Settings (updaters.config.rocky.*):
- *   url       the OSV export: a zip of *.json or one OSV file
- *             (default osv.dev's "Rocky Linux"/all.zip); not a directory
+ *   url       the OSV export: a zip of *.json, one OSV file, or a local
+ *             directory of them (default osv.dev's "Rocky Linux"/all.zip)
  *   releases  the major releases, "8 9" by default
  */
 #include "feeds/osv.h"
