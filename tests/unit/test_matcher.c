@@ -367,7 +367,7 @@ static void test_bench(void **state)
 	struct clr_vindex ix;
 	char name[64], cve[64], fix[64];
 	double t0, t[9];
-	json_t *pk = json_object(), *ir, *vr;
+	json_t *pk, *ir, *vr;
 	char *dump;
 
 	(void)state;
@@ -375,6 +375,7 @@ static void test_bench(void **state)
 	 * (CLARION_MATCHER_BENCH=1), never as part of make check. */
 	if (!getenv("CLARION_MATCHER_BENCH"))
 		skip();
+	pk = json_object();
 	clr_vindex_begin(&ix);
 	t0 = now();
 	for (int p = 0; p < 40000; p++) {
