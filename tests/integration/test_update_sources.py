@@ -566,9 +566,43 @@ def debian_setup(fs, doc=None):
     else:
         raw = json.dumps(doc, indent=1).encode()
     fs.put(path, raw)
-    return Setup("debian", {"debian": {"url": fs.url(path)}}, {"debian": [path]},
+    if not os.path.isdir(fs.path(DEBIAN_MIRROR)):
+        debian_mirror(fs)
+    return Setup("debian", {"debian": {"url": fs.url(path),
+                                       "mirror": fs.url(DEBIAN_MIRROR)}},
+                 {"debian": [path]},
                  {"debian": debian_model(doc)}, debian_key, DEBIAN_PICKS,
                  {"doc": doc, "path": path})
+
+
+DEBIAN_MIRROR = "debian/mirror/"
+# Release files of the fake archive: the real heads (fixtures, SOURCES.md)
+# where there is one, else the same fields for the archived releases.
+DEBIAN_RELEASES = {"jessie": "8.11", "stretch": "9.13", "buster": "10.13"}
+DEBIAN_REAL = ["bookworm", "bullseye", "trixie", "sid"]
+
+
+def debian_release(code):
+    if code in DEBIAN_REAL:
+        head = fixture("feeds", "debian", "release", "%s-InRelease-head" % code)
+        return head.split(b"\n\n", 1)[1]          # Release: no PGP armour
+    v = DEBIAN_RELEASES[code]
+    return ("Origin: Debian\nLabel: Debian\nSuite: oldoldstable\nVersion: %s\n"
+            "Codename: %s\nDate: Sat, 10 Sep 2022 10:18:01 UTC\n"
+            "Architectures: amd64 arm64 armel armhf i386\n"
+            "Components: main contrib non-free\nDescription: Debian %s Released\n"
+            "MD5Sum:\n 0ed6d4c8891eb86358b94bb35d9e4da4  1484322 contrib/Contents-all\n"
+            % (v, code, v)).encode()
+
+
+def debian_mirror(fs, codes=None, skip=()):
+    """dists/<codename>/Release for each codename, plus the aliases and side
+    suites a real dists/ has (never to be read)."""
+    for code in codes or list(DEBIAN_RELEASES) + DEBIAN_REAL:
+        if code not in skip:
+            fs.put(DEBIAN_MIRROR + "dists/%s/Release" % code, debian_release(code))
+    for alias in ("stable", "bookworm-updates", "bookworm-backports", "experimental"):
+        fs.put(DEBIAN_MIRROR + "dists/%s/Release" % alias, b"Codename: nonsense\nVersion: 99\n")
 
 
 DEBIAN_COMMON = {"updater": "debian", "package_kind": "source", "package_module": "",
@@ -1309,6 +1343,99 @@ def test_changed_feed(clarion, env, tmp_path, db, feed_server, case):
         assert matches(got, want_r), (want_r, got)
     # Nothing else moved: the other records are the very same lines.
     assert len(before) - 1 == len(after) - 1 == len(set(before) & set(after))
+
+
+# ---- Debian release numbers from the archive ------------------------------------
+
+def debian_numbers(recs):
+    nums = collections.defaultdict(set)
+    for r in recs:
+        nums[r["dist_version_code_name"]].add(r["dist_version_id"])
+    return {k: sorted(v) for k, v in nums.items()}
+
+
+def test_debian_release_discovery(clarion, env, tmp_path, db, feed_server):
+    su = debian_setup(feed_server)
+    cfg = write_config(tmp_path, su)
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    ops, recs = export(clarion, env, db, tmp_path, "debian")
+    nums = debian_numbers(recs)
+    assert nums == {"jessie": ["8"], "stretch": ["9"], "buster": ["10"],
+                    "bullseye": ["11"], "bookworm": ["12"], "trixie": ["13"],
+                    "sid": [""]}, nums
+    fp = json.loads(ops["debian"]["fingerprint"])
+    assert fp["releases"]["trixie"] == "13" and fp["releases"]["sid"] == "", fp
+    for alias in ("stable", "bookworm-updates", "bookworm-backports", "experimental"):
+        assert feed_server.count(DEBIAN_MIRROR + "dists/%s/Release" % alias) == 0
+    assert "warn" not in p.stderr.lower(), p.stderr
+
+
+def test_debian_release_file_missing(clarion, env, tmp_path, db, feed_server):
+    debian_mirror(feed_server, skip=("trixie",))
+    os.makedirs(feed_server.path(DEBIAN_MIRROR + "dists/trixie"))   # listed, no Release
+    su = debian_setup(feed_server)
+    cfg = write_config(tmp_path, su)
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert report(p)["debian"][0] == "updated", p.stdout
+    assert "trixie" in p.stderr and "warn" in p.stderr.lower(), p.stderr
+    assert feed_server.count(DEBIAN_MIRROR + "dists/trixie/InRelease") == 1
+    _, recs = export(clarion, env, db, tmp_path, "debian")
+    nums = debian_numbers(recs)
+    assert nums["trixie"] == [""] and nums["bookworm"] == ["12"], nums
+    assert sum(su.counts().values()) == len(recs)
+
+
+def test_debian_listing_down(clarion, env, tmp_path, db, feed_server):
+    su = debian_setup(feed_server)
+    su.config["debian"]["releases"] = "jessie=8 buster=10"
+    cfg = write_config(tmp_path, su)
+    feed_server.fail(DEBIAN_MIRROR + "dists/", status=503)
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert report(p)["debian"][0] == "updated", p.stdout
+    assert "releases setting" in p.stderr, p.stderr
+    _, recs = export(clarion, env, db, tmp_path, "debian")
+    nums = debian_numbers(recs)
+    assert nums["jessie"] == ["8"] and nums["buster"] == ["10"], nums
+    assert nums["bookworm"] == [""] and nums["sid"] == [""], nums
+    check_model(su, recs)
+    check_picks(recs, su.picks)
+
+
+def test_debian_setting_overrides_archive(clarion, env, tmp_path, db, feed_server):
+    su = debian_setup(feed_server)
+    su.config["debian"]["releases"] = "bookworm=42"
+    cfg = write_config(tmp_path, su)
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    _, recs = export(clarion, env, db, tmp_path, "debian")
+    nums = debian_numbers(recs)
+    assert nums["bookworm"] == ["42"] and nums["trixie"] == ["13"], nums
+
+
+def test_debian_new_release_is_a_change(clarion, env, tmp_path, db, feed_server):
+    debian_mirror(feed_server, skip=("trixie",))
+    su = debian_setup(feed_server)
+    cfg = write_config(tmp_path, su)
+    n = sum(su.counts().values())
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    _, recs = export(clarion, env, db, tmp_path, "debian")
+    assert debian_numbers(recs)["trixie"] == [""]
+    p = update(clarion, env, cfg, db, "debian")
+    assert report(p) == {"debian": ("unchanged", n, "")}, p.stdout
+
+    # trixie is released: the tracker is the same, the numbers are not.
+    feed_server.put(DEBIAN_MIRROR + "dists/trixie/Release", debian_release("trixie"))
+    p = update(clarion, env, cfg, db, "debian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert report(p) == {"debian": ("updated", n, "")}, p.stdout
+    _, recs = export(clarion, env, db, tmp_path, "debian")
+    assert debian_numbers(recs)["trixie"] == ["13"]
+    p = update(clarion, env, cfg, db, "debian")
+    assert report(p) == {"debian": ("unchanged", n, "")}, p.stdout
 
 
 # ---- malformed feeds: the updater fails, the previous data stays ---------------

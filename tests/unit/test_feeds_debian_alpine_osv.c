@@ -19,6 +19,7 @@
 #include "distro/alpine/alpine.h"
 #include "distro/debian/debian.h"
 #include "feeds/osv.h"
+#include "updater/fetch.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -76,7 +77,7 @@ static const char *fixture(const char *name)
 static int parse_fixture(struct clr_updater *u, const char *name,
 			 struct clr_vuln_set *s)
 {
-	struct clr_fetched f = { (char *)fixture(name), NULL };
+	struct clr_fetched f = { .path = (char *)fixture(name) };
 
 	clr_vuln_set_init(s);
 	clr_error_clear();
@@ -175,8 +176,12 @@ static void test_debian_factory(void **state)
 
 static void test_debian_tracker_sample(void **state)
 {
+	/* A plain file: the releases setting is all parse() has (fetch()
+	 * adds the archive's numbers, test_debian_fetched_dir). */
+	const char *const kv[] = { "releases=jessie=8 stretch=9,buster=10 "
+				   "bullseye=11 trixie=13", NULL };
 	struct clr_vec us;
-	struct clr_updater *u = debian(&us, NULL);
+	struct clr_updater *u = debian(&us, kv);
 	struct clr_vuln_set s;
 	struct clr_vuln *v;
 
@@ -279,7 +284,8 @@ static void test_debian_statuses(void **state)
 		"\"TEMP-0000000-ABCDEF\": {\"description\": null, "
 		"\"releases\": {\"bookworm\": {\"status\": \"resolved\", "
 		"\"fixed_version\": \"1.0-2\"}}}}}\n";
-	const char *const kv[] = { "releases=futura=99, bookworm=42", NULL };
+	const char *const kv[] = { "releases=futura=99, bookworm=42 duke=15",
+				   NULL };
 	struct clr_vuln_set s;
 	struct clr_vuln *v;
 
@@ -301,6 +307,8 @@ static void test_debian_statuses(void **state)
 	v = find(&s, "CVE-2024-0001", "pkga", "duke");
 	assert_string_equal(v->fixed_in_version, "1:2.0-1");
 	assert_string_equal(v->dist_version_id, "15");
+	v = find(&s, "TEMP-0000000-ABCDEF", "pkga", "bookworm");
+	assert_string_equal(v->dist_version_id, "42");
 	v = find(&s, "CVE-2024-0001", "pkga", "futura");
 	assert_string_equal(v->fixed_in_version, "");  /* open wins */
 	assert_string_equal(v->dist_version_id, "99");
@@ -309,6 +317,209 @@ static void test_debian_statuses(void **state)
 	assert_string_equal(v->links, "https://security-tracker.debian.org/"
 			    "tracker/TEMP-0000000-ABCDEF");
 	clr_vuln_set_release(&s);
+}
+
+/* No table built in: a codename the setting does not name has no number. */
+static void test_debian_no_builtin_numbers(void **state)
+{
+	const char *doc = "{\"p\": {\"CVE-1\": {\"releases\": {"
+			  "\"bookworm\": {\"status\": \"open\"}}}}}";
+	struct clr_vuln_set s;
+
+	(void)state;
+	assert_int_equal(debian_doc(&s, doc, NULL), 0);
+	assert_int_equal(s.vulns.len, 1);
+	assert_string_equal(at(&s, 0)->dist_version_code_name, "bookworm");
+	assert_string_equal(at(&s, 0)->dist_version_id, "");
+	assert_string_equal(at(&s, 0)->dist_version, "");
+	clr_vuln_set_release(&s);
+}
+
+/* deb.debian.org's dists/ as Apache lists it (the names and layout of the
+ * real page, trimmed of dates and sizes), with the nginx form of the test
+ * feed server mixed in. */
+static const char dists_listing[] =
+	"<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n"
+	"<html>\n <head>\n  <title>Index of /debian/dists</title>\n </head>\n"
+	" <body>\n<h1>Index of /debian/dists</h1>\n  <table>\n"
+	"   <tr><th><a href=\"?C=N;O=D\">Name</a></th>"
+	"<th><a href=\"?C=M;O=A\">Last modified</a></th></tr>\n"
+	"<tr><td><a href=\"/debian/\">Parent Directory</a></td></tr>\n"
+	"<tr><td><a href=\"Debian11.11/\">Debian11.11/</a></td></tr>\n"
+	"<tr><td><a href=\"bookworm/\">bookworm/</a></td></tr>\n"
+	"<tr><td><a href=\"bookworm-backports/\">bookworm-backports/</a>"
+	"</td></tr>\n"
+	"<tr><td><a href=\"bookworm-backports-sloppy/\">"
+	"bookworm-backports-sloppy/</a></td></tr>\n"
+	"<tr><td><a href=\"bookworm-proposed-updates/\">"
+	"bookworm-proposed-updates/</a></td></tr>\n"
+	"<tr><td><a href=\"bookworm-updates/\">bookworm-updates/</a>"
+	"</td></tr>\n"
+	"<tr><td><a href=\"bullseye/\">bullseye/</a></td></tr>\n"
+	"<tr><td><a href=\"experimental/\">experimental/</a></td></tr>\n"
+	"<tr><td><a href=\"forky/\">forky/</a></td></tr>\n"
+	"<tr><td><a href=\"oldoldstable/\">oldoldstable/</a></td></tr>\n"
+	"<tr><td><a href=\"oldstable/\">oldstable/</a></td></tr>\n"
+	"<tr><td><a href=\"rc-buggy/\">rc-buggy/</a></td></tr>\n"
+	"<tr><td><a href=\"sid/\">sid/</a></td></tr>\n"
+	"<tr><td><a href=\"stable/\">stable/</a></td></tr>\n"
+	"<tr><td><a href=\"stable-backports/\">stable-backports/</a>"
+	"</td></tr>\n"
+	"<tr><td><a href=\"stable-proposed-updates/\">"
+	"stable-proposed-updates/</a></td></tr>\n"
+	"<tr><td><a href=\"stable-updates/\">stable-updates/</a></td></tr>\n"
+	"<tr><td><a href=\"testing/\">testing/</a></td></tr>\n"
+	"<tr><td><a href=\"trixie/\">trixie/</a></td></tr>\n"
+	"<tr><td><a href=\"trixie-backports/\">trixie-backports/</a>"
+	"</td></tr>\n"
+	"<tr><td><a href=\"unstable/\">unstable/</a></td></tr>\n"
+	"<tr><td><a href=\"README\">README</a></td></tr>\n"
+	"</table>\n<pre><a href=\"../\">../</a>\n<a href=bullseye/>x</a>\n"
+	"<a href='trixie/'>trixie/</a>\n<a href=\"../etc/\">x</a>\n"
+	"<a href=\"sid/Release\">x</a>\n</pre></body></html>\n";
+
+static void test_debian_dists_listing(void **state)
+{
+	const char *const want[] = { "bookworm", "bullseye", "forky", "sid",
+				     "trixie" };
+	struct clr_vec codes;
+
+	(void)state;
+	clr_vec_init(&codes, sizeof(char *));
+	clr_debian_codenames_from_listing(&codes, dists_listing,
+					  strlen(dists_listing));
+	assert_int_equal(codes.len, 5);
+	for (size_t i = 0; i < codes.len; i++)
+		assert_string_equal(*CLR_VEC_AT(&codes, char *, i), want[i]);
+	/* Nothing to list: nothing, and no failure. */
+	clr_debian_codenames_from_listing(&codes, "<html></html>", 13);
+	clr_debian_codenames_from_listing(&codes, "href=\"", 6);
+	assert_int_equal(codes.len, 5);
+	for (size_t i = 0; i < codes.len; i++)
+		free(*CLR_VEC_AT(&codes, char *, i));
+	clr_vec_release(&codes);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = clr_malloc(1 << 16);
+
+	if (!f)
+		fail_msg("%s: cannot open", path);
+	*len = fread(data, 1, (1 << 16) - 1, f);
+	data[*len] = '\0';
+	fclose(f);
+	return data;
+}
+
+static void expect_release(const char *data, size_t len, const char *code,
+			   const char *num)
+{
+	char *c, *n;
+
+	clr_debian_release_fields(data, len, &c, &n);
+	if (code)
+		assert_string_equal(c, code);
+	else
+		assert_null(c);
+	assert_string_equal(n, num);
+	free(c);
+	free(n);
+}
+
+static void test_debian_release_files(void **state)
+{
+	/* The head of the real InRelease files (SOURCES.md). */
+	static const struct {
+		const char *file, *code, *num;
+	} real[] = {
+		{ "debian/release/bookworm-InRelease-head", "bookworm", "12" },
+		{ "debian/release/bullseye-InRelease-head", "bullseye", "11" },
+		{ "debian/release/trixie-InRelease-head", "trixie", "13" },
+		{ "debian/release/sid-InRelease-head", "sid", "" },
+	};
+	const char *release;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		size_t len;
+		char *data = slurp(fixture(real[i].file), &len);
+		/* The same without the armour: the Release file. */
+		char *fields = strstr(data, "\n\nOrigin: ");
+
+		assert_non_null(fields);
+		expect_release(data, len, real[i].code, real[i].num);
+		expect_release(fields + 2, len - (size_t)(fields + 2 - data),
+			       real[i].code, real[i].num);
+		free(data);
+	}
+	/* Only the first paragraph counts, a field name must match whole,
+	 * a checksum line is no field. */
+	release = "Origin: Debian\nSuite: stable\nVersion: 12\n"
+		  "Codename:   bookworm \r\nMD5Sum:\n Version: 99\n";
+	expect_release(release, strlen(release), "bookworm", "12");
+	release = "Origin: Debian\nVersions: 1.0\nCodename: x\n\nVersion: 9\n";
+	expect_release(release, strlen(release), "x", "");
+	/* Not a number, not a name, nothing at all. */
+	release = "Version: twelve\nCodename: Book Worm\n";
+	expect_release(release, strlen(release), NULL, "");
+	expect_release("", 0, NULL, "");
+	release = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n";
+	expect_release(release, strlen(release), NULL, "");
+}
+
+/* What fetch() hands parse(): a directory with the tracker JSON and the
+ * release numbers it found. */
+static void test_debian_fetched_dir(void **state)
+{
+	const char *const kv[] = { "releases=stretch=99", NULL };
+	struct clr_vec us;
+	struct clr_updater *u = debian(&us, kv);
+	struct clr_fetched f = { .path = NULL };
+	struct clr_vuln_set s;
+	char *dir, cmd[4096], path[4200];
+	FILE *rf;
+
+	(void)state;
+	assert_int_equal(clr_fetch_tempdir(&dir), 0);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/tracker.json'",
+		 fixture("debian/tracker-json-sample.json"), dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/releases.json", dir);
+	rf = fopen(path, "w");
+	assert_non_null(rf);
+	fputs("{\"buster\": \"10\", \"sid\": \"\", \"trixie\": \"13\"}\n", rf);
+	fclose(rf);
+	f.path = dir;
+	clr_vuln_set_init(&s);
+	assert_int_equal(u->ops->parse(u, &f, &s), 0);
+	assert_int_equal(s.vulns.len, 21);
+	assert_string_equal(find(&s, "CVE-2013-1444", "txt2man",
+				 "buster")->dist_version_id, "10");
+	assert_string_equal(find(&s, "CVE-2025-53603", "sope",
+				 "trixie")->dist_pretty_name,
+			    "Debian GNU/Linux 13 (trixie)");
+	assert_string_equal(find(&s, "CVE-2025-53603", "sope",
+				 "sid")->dist_version_id, "");
+	/* releases.json is the whole map (fetch() merged the setting). */
+	assert_string_equal(find(&s, "CVE-2008-7220", "prototypejs",
+				 "stretch")->dist_version_id, "");
+	clr_vuln_set_release(&s);
+
+	/* A damaged releases.json fails the parse, naming it. */
+	rf = fopen(path, "w");
+	fputs("{\"buster\": 10}", rf);
+	fclose(rf);
+	clr_vuln_set_init(&s);
+	clr_error_clear();
+	assert_int_equal(u->ops->parse(u, &f, &s), CLR_EINVALID);
+	assert_non_null(strstr(clr_error_msg(), "releases.json"));
+	assert_int_equal(s.vulns.len, 0);
+	clr_vuln_set_release(&s);
+	clr_fetch_remove(dir);
+	free(dir);
+	free_all(&us);
 }
 
 static void expect_invalid_debian(const char *doc, int code,
@@ -1104,6 +1315,10 @@ int main(void)
 		cmocka_unit_test(test_debian_factory),
 		cmocka_unit_test(test_debian_tracker_sample),
 		cmocka_unit_test(test_debian_statuses),
+		cmocka_unit_test(test_debian_no_builtin_numbers),
+		cmocka_unit_test(test_debian_dists_listing),
+		cmocka_unit_test(test_debian_release_files),
+		cmocka_unit_test(test_debian_fetched_dir),
 		cmocka_unit_test(test_debian_malformed),
 		cmocka_unit_test(test_alpine_factory),
 		cmocka_unit_test(test_alpine_index),

@@ -96,7 +96,7 @@ static int parse_with(const struct clr_updater_factory *f,
 		      struct clr_vuln_set *out)
 {
 	struct clr_fetch_result r;
-	struct clr_fetched in = { NULL, NULL };
+	struct clr_fetched in = { .path = NULL };
 	struct clr_vec us;
 	int err;
 
@@ -449,8 +449,8 @@ static void test_updater_fetch_then_parse(void **state)
 {
 	char url[1100];
 	const char *kv[] = { "releases=3.0", url, NULL };
-	struct clr_fetched f = { NULL, NULL };
-	struct clr_fetched again = { NULL, NULL };
+	struct clr_fetched f = { .path = NULL };
+	struct clr_fetched again = { .path = NULL };
 	struct clr_vuln_set s;
 	struct clr_updater *u;
 	struct clr_vec us;
@@ -681,7 +681,7 @@ static void test_suse_layout(void **state)
 {
 	const char *const kv[] = { "releases=sles-15", NULL };
 	char path[] = "/tmp/clarion-oval-suse-XXXXXX";
-	struct clr_fetched in = { path, NULL };
+	struct clr_fetched in = { .path = path };
 	struct clr_vuln_set s;
 	struct clr_vec us;
 	const struct clr_vuln *v;

@@ -25,18 +25,28 @@
  * its releases, each codename and urgency once), all in the set's arena.
  *
  * The tracker does not carry release numbers, which os-release's VERSION_ID
- * has and the matcher uses, so codenames map to numbers through a table:
- * the default one below plus the `releases` setting ("forky=14 duke=15").
- * A codename not in the table (sid, a new release before the table knows
- * it) still gives records, with dist_version_id "".
+ * has and the matcher uses.  A table built in would go stale with every
+ * release, so fetch() reads them from the archive, as Clair does: the
+ * codenames linked from {mirror}dists/ (suite aliases and -updates,
+ * -backports... skipped), then each one's dists/<codename>/Release (or
+ * InRelease), whose "Version: 12.5" gives "12".  The `releases` setting
+ * overrides what the archive says.  The map goes beside the tracker JSON
+ * (fetch() hands over a directory: tracker.json, releases.json) and into
+ * the fingerprint, so a new release is a change even when the tracker is
+ * not.  A codename with no known number (sid, a Release file that could not
+ * be read) still gives records, with dist_version_id "", which the matcher
+ * takes as matching no numbered release.  Discovery failing is a warning,
+ * never a failed update: the records are the same, only less matchable.
  *
  * Settings (updaters.config.debian.*):
  *   url       the tracker JSON (default above)
- *   releases  extra or corrected "codename=number" pairs, space or comma
- *             separated
+ *   mirror    the Debian archive (default DEBIAN_MIRROR below)
+ *   releases  "codename=number" pairs, space or comma separated, over what
+ *             the archive says (or instead, when it cannot be read)
  */
 #include "distro/debian/debian.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -51,23 +61,21 @@
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/hashmap.h"
+#include "util/log.h"
 
 #define DEBIAN_URL "https://security-tracker.debian.org/tracker/data/json"
 #define TRACKER_LINK "https://security-tracker.debian.org/tracker/"
 
-/* Debian's releases by codename (debian.org/releases).  sid has no number:
- * it is never released. */
-static const struct {
-	const char *codename, *number;
-} default_releases[] = {
-	{ "squeeze", "6" }, { "wheezy", "7" }, { "jessie", "8" },
-	{ "stretch", "9" }, { "buster", "10" }, { "bullseye", "11" },
-	{ "bookworm", "12" }, { "trixie", "13" }, { "forky", "14" },
-	{ "duke", "15" },
-};
+#define DEBIAN_MIRROR "https://deb.debian.org/debian/"
+
+/* What fetch() leaves in its directory. */
+#define TRACKER_FILE "tracker.json"
+#define RELEASES_FILE "releases.json"
 
 struct debian {
-	struct clr_hashmap numbers; /* codename -> release number (malloc'd) */
+	struct clr_hashmap numbers; /* the releases setting: codename ->
+				     * release number (malloc'd) */
+	char *mirror;               /* ends in '/' */
 };
 
 /* One release's distribution strings, made once per parse. */
@@ -82,6 +90,7 @@ struct parse {
 	const char *data;          /* the whole document, for offsets */
 	bool mapped;               /* data is our private file mapping */
 	size_t dropped;            /* bytes of it already given back */
+	const struct clr_hashmap *numbers; /* codename -> release number */
 	struct clr_hashmap rels;   /* codename -> struct release (arena) */
 	struct clr_hashmap words;  /* urgency -> its copy in the arena */
 	const char *empty, *updater, *did, *dname, *kind, *scheme;
@@ -112,8 +121,8 @@ static bool word_ok(const char *s, size_t n, bool digits)
 	return true;
 }
 
-/* Reads "codename=number" pairs (space or comma separated) over the
- * defaults already in d->numbers. */
+/* Reads "codename=number" pairs (space or comma separated) into
+ * d->numbers. */
 static int set_releases(struct debian *d, const char *s)
 {
 	while (*s) {
@@ -145,7 +154,6 @@ static int set_releases(struct debian *d, const char *s)
 
 static const struct release *release_of(struct parse *p, const char *code)
 {
-	struct debian *d = p->u->priv;
 	struct release *r = clr_hashmap_get(&p->rels, code);
 	const char *num;
 
@@ -153,8 +161,8 @@ static const struct release *release_of(struct parse *p, const char *code)
 		return r;
 	r = clr_arena_alloc(&p->out->arena, sizeof(*r));
 	r->codename = astr(p, code);
-	num = clr_hashmap_get(&d->numbers, code);
-	if (num) {
+	num = clr_hashmap_get(p->numbers, code);
+	if (num && *num) {
 		size_t n = strlen(code) + strlen(num) + 64;
 		char *v = clr_arena_alloc(&p->out->arena, n);
 		char *pretty = clr_arena_alloc(&p->out->arena, n);
@@ -511,12 +519,13 @@ static int parse_doc(struct parse *p, const char *data, size_t len)
 	return 0;
 }
 
-static int parse_buf(struct clr_updater *u, const char *data, size_t len,
-		     bool mapped, const char *where, struct clr_vuln_set *out)
+static int parse_buf(struct clr_updater *u, const struct clr_hashmap *numbers,
+		     const char *data, size_t len, bool mapped,
+		     const char *where, struct clr_vuln_set *out)
 {
 	struct parse p = {
 		.u = u, .out = out, .where = where, .data = data,
-		.mapped = mapped, .dropped = 0,
+		.mapped = mapped, .dropped = 0, .numbers = numbers,
 		.rels = CLR_HASHMAP_INIT, .words = CLR_HASHMAP_INIT,
 		.pkg = "", .off = 0,
 	};
@@ -543,37 +552,384 @@ static int parse_buf(struct clr_updater *u, const char *data, size_t len,
 int clr_debian_parse_buf(struct clr_updater *u, const char *data, size_t len,
 			 const char *where, struct clr_vuln_set *out)
 {
-	return parse_buf(u, data, len, false, where, out);
+	struct debian *d = u->priv;
+
+	return parse_buf(u, &d->numbers, data, len, false, where, out);
+}
+
+/* --- release discovery -------------------------------------------------- */
+
+/* Names in dists/ that are not releases: suite aliases (symbolic links to
+ * a codename's directory, so nothing is lost by skipping them) and the
+ * side suites of a release. */
+static bool is_alias(const char *s, size_t n)
+{
+	static const char *const aliases[] = {
+		"stable", "testing", "unstable", "oldstable", "oldoldstable",
+		"oldoldoldstable", "experimental", "rc-buggy",
+	};
+	static const char *const suffixes[] = {
+		"-updates", "-proposed-updates", "-security",
+	};
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strlen(aliases[i]) == n && !memcmp(s, aliases[i], n))
+			return true;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && !memcmp(s + n - k, suffixes[i], k))
+			return true;
+	}
+	/* bookworm-backports, bookworm-backports-sloppy, stable-backports */
+	return memmem(s, n, "-backports", 10) != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void clr_debian_codenames_from_listing(struct clr_vec *out, const char *html,
+				       size_t len)
+{
+	const char *s = html, *end = html + len;
+	size_t first = out->len, n;
+
+	/* href="bookworm/" (or href=bookworm/); relative links to a
+	 * directory only, which leaves out "../", "/debian/" and the
+	 * "?C=N;O=D" sorting links of Apache's listings. */
+	while (s < end && out->len - first < CLR_DEBIAN_RELEASES_MAX) {
+		const char *h = memmem(s, (size_t)(end - s), "href=", 5), *v;
+		char q, *name;
+
+		if (!h)
+			break;
+		s = h + 5;
+		q = s < end && (*s == '"' || *s == '\'') ? *s++ : '\0';
+		v = s;
+		while (s < end && *s != '/' && *s != q && *s != '>' &&
+		       *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			s++;
+		n = (size_t)(s - v);
+		/* "./" names the listing itself; word_ok() refuses '.' and
+		 * upper case, so "Debian12.5" style links go too. */
+		if (s == end || *s != '/' || s + 1 == end ||
+		    !(s[1] == q || (!q && (s[1] == '>' || s[1] == ' '))) ||
+		    !word_ok(v, n, false) || is_alias(v, n))
+			continue;
+		name = clr_strndup(v, n);
+		clr_vec_push(out, &name);
+	}
+	n = out->len - first;
+	if (n < 2)
+		return;
+	qsort(CLR_VEC_AT(out, char *, first), n, sizeof(char *), cmp_str);
+	/* Drop repeats: listings link each name twice at times (icon and
+	 * text). */
+	for (size_t i = first + 1, w = first + 1; i <= out->len; i++) {
+		if (i == out->len) {
+			out->len = w;
+			break;
+		}
+		if (!strcmp(*CLR_VEC_AT(out, char *, i),
+			    *CLR_VEC_AT(out, char *, w - 1))) {
+			free(*CLR_VEC_AT(out, char *, i));
+			continue;
+		}
+		*CLR_VEC_AT(out, char *, w++) = *CLR_VEC_AT(out, char *, i);
+	}
+}
+
+void clr_debian_release_fields(const char *data, size_t len, char **codename,
+			       char **version_id)
+{
+	static const char armour[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+	const char *s = data, *end = data + len;
+
+	*codename = NULL;
+	*version_id = NULL;
+	/* InRelease: the armour header lines ("Hash: SHA256") end at the
+	 * first empty line; the fields follow. */
+	if (len >= sizeof(armour) - 1 &&
+	    !memcmp(s, armour, sizeof(armour) - 1)) {
+		const char *e = memmem(s, len, "\n\n", 2);
+
+		s = e ? e + 2 : end;
+	}
+	/* The first paragraph, one field a line; continuation lines (the
+	 * checksum lists) start with a space and are skipped. */
+	while (s < end && *s != '\n' && !(*codename && *version_id)) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *eol = nl ? nl : end, *v;
+		size_t n;
+
+		v = memchr(s, ':', (size_t)(eol - s));
+		if (v && *s != ' ' && *s != '\t') {
+			size_t k = (size_t)(v - s);
+
+			v++;
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			n = (size_t)(eol - v);
+			while (n && (v[n - 1] == ' ' || v[n - 1] == '\r' ||
+				     v[n - 1] == '\t'))
+				n--;
+			if (k == 8 && !memcmp(s, "Codename", 8) && !*codename &&
+			    word_ok(v, n, false))
+				*codename = clr_strndup(v, n);
+			/* "12.5" is release 12, point release 5; os-release's
+			 * VERSION_ID is the "12". */
+			if (k == 7 && !memcmp(s, "Version", 7) &&
+			    !*version_id) {
+				const char *dot = memchr(v, '.', n);
+				size_t d = dot ? (size_t)(dot - v) : n;
+
+				if (word_ok(v, d, true))
+					*version_id = clr_strndup(v, d);
+			}
+		}
+		s = nl ? nl + 1 : end;
+	}
+	if (!*version_id)
+		*version_id = clr_strdup("");
+}
+
+static void fetch_opts(struct clr_fetch_opts *o)
+{
+	clr_fetch_opts_init(o);
+	/* Small documents that only improve the records: do not hold a run
+	 * up for minutes when the archive is away. */
+	o->timeout = 120;
+	o->retries = 1;
+}
+
+/* codename -> number of the release in dists/<code>/Release (or
+ * InRelease) into nums; "" and a warning when it cannot be read. */
+static void read_release(struct clr_updater *u, struct clr_hashmap *nums,
+			 const char *code)
+{
+	struct debian *d = u->priv;
+	static const char *const files[] = { "Release", "InRelease" };
+	struct clr_buf b = CLR_BUF_INIT(CLR_DEBIAN_RELEASE_MAX);
+	struct clr_fetch_opts o;
+	char *url = NULL, *name = NULL, *num = NULL;
+	int err = CLR_ENOTFOUND;
+
+	fetch_opts(&o);
+	for (size_t i = 0; i < 2 && err == CLR_ENOTFOUND; i++) {
+		free(url);
+		if (asprintf(&url, "%sdists/%s/%s", d->mirror, code,
+			     files[i]) < 0)
+			abort();
+		err = clr_fetch_bytes(&b, url, &o);
+	}
+	if (err) {
+		clr_log_warn("%s: release %s: %s; its records get no release "
+			     "number", u->name, code, clr_error_msg());
+		free(clr_hashmap_put(nums, code, clr_strdup("")));
+	} else {
+		clr_debian_release_fields(clr_buf_str(&b), b.len, &name, &num);
+		if (!*num)
+			clr_log_debug("%s: %s has no Version (sid, testing)",
+				      u->name, url);
+		/* The Release file's Codename is the name the tracker uses;
+		 * the directory is the same name on a plain mirror. */
+		free(clr_hashmap_put(nums, name ? name : code, num));
+		free(name);
+	}
+	free(url);
+	clr_buf_release(&b);
+}
+
+/* The release numbers to use now: the archive's, then the setting over
+ * them.  Never fails: what cannot be read is a warning. */
+static void discover(struct clr_updater *u, struct clr_hashmap *nums)
+{
+	struct debian *d = u->priv;
+	struct clr_buf html = CLR_BUF_INIT(CLR_DEBIAN_LISTING_MAX);
+	struct clr_vec codes = CLR_VEC_INIT(char *);
+	struct clr_fetch_opts o;
+	const char *k;
+	void *v;
+	size_t pos = 0;
+	char *url;
+	int err;
+
+	if (asprintf(&url, "%sdists/", d->mirror) < 0)
+		abort();
+	fetch_opts(&o);
+	err = clr_fetch_bytes(&html, url, &o);
+	if (!err)
+		clr_debian_codenames_from_listing(&codes, clr_buf_str(&html),
+						  html.len);
+	if (err)
+		clr_log_warn("%s: listing the releases: %s; release numbers "
+			     "from the releases setting only", u->name,
+			     clr_error_msg());
+	else if (!codes.len)
+		clr_log_warn("%s: %s links no release; release numbers from "
+			     "the releases setting only", u->name, url);
+	for (size_t i = 0; i < codes.len; i++) {
+		read_release(u, nums, *CLR_VEC_AT(&codes, char *, i));
+		free(*CLR_VEC_AT(&codes, char *, i));
+	}
+	clr_vec_release(&codes);
+	clr_buf_release(&html);
+	free(url);
+	while (clr_hashmap_next(&d->numbers, &pos, &k, &v))
+		free(clr_hashmap_put(nums, k, clr_strdup(v)));
+}
+
+static json_t *numbers_json(const struct clr_hashmap *nums)
+{
+	json_t *o = json_object();
+	const char *k;
+	void *v;
+	size_t pos = 0;
+
+	while (clr_hashmap_next(nums, &pos, &k, &v))
+		json_object_set_new(o, k, json_string(v));
+	return o;
+}
+
+/* releases.json (written by fetch(), so only sanity-checked) into nums. */
+static int load_numbers(struct clr_hashmap *nums, const char *path)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *v;
+	const char *k;
+	int err = 0;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return clr_error_set(CLR_EINVALID, "%s: not a JSON object "
+				     "(%s)", path, je.text);
+	}
+	json_object_foreach(o, k, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || !word_ok(k, strlen(k), false) ||
+		    (*s && !word_ok(s, strlen(s), true))) {
+			err = clr_error_set(CLR_EINVALID, "%s: '%s' is not "
+					    "codename: number", path, k);
+			break;
+		}
+		free(clr_hashmap_put(nums, k, clr_strdup(s)));
+	}
+	json_decref(o);
+	return err;
 }
 
 /* --- the updater -------------------------------------------------------- */
 
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "wxe");
+	int bad;
+
+	if (!f)
+		return clr_error_set(CLR_EIO, "%s: %s", path, strerror(errno));
+	bad = fputs(s, f) < 0;
+	bad |= fclose(f) != 0;
+	if (bad)
+		return clr_error_set(CLR_EIO, "%s: write failed", path);
+	return 0;
+}
+
+static void free_number(void *v)
+{
+	free(v);
+}
+
 static int debian_fetch(struct clr_updater *u, const char *prev,
 			struct clr_fetched *out)
 {
-	return clr_fetch_into(out, u->url, prev, NULL);
+	struct clr_hashmap nums = CLR_HASHMAP_INIT;
+	struct clr_fetch_result r = { 0 };
+	struct clr_fetch_opts o;
+	json_t *rels, *pj, *fp = NULL;
+	char *dir = NULL, *tracker = NULL, *relpath = NULL, *relstr;
+	int err;
+
+	discover(u, &nums);
+	rels = numbers_json(&nums);
+	clr_hashmap_release(&nums, free_number);
+	relstr = json_dumps(rels, JSON_SORT_KEYS | JSON_INDENT(1));
+	/* The tracker's validators only count when the release numbers are
+	 * the stored ones too: a new release is new data for every record
+	 * of its codename. */
+	pj = prev ? json_loads(prev, 0, NULL) : NULL;
+	clr_fetch_opts_init(&o);
+	o.prev = json_is_object(pj) &&
+		 json_equal(json_object_get(pj, "releases"), rels) ? prev
+								   : NULL;
+	json_decref(pj);
+	err = clr_fetch(&r, u->url, &o);
+	if (err)
+		goto out;
+	if (r.is_dir) {
+		err = clr_error_set(CLR_EINVALID, "%s: a zip archive, not the "
+				    "tracker JSON", u->url);
+		goto out;
+	}
+	if ((err = clr_fetch_tempdir(&dir)))
+		goto out;
+	if (asprintf(&tracker, "%s/" TRACKER_FILE, dir) < 0 ||
+	    asprintf(&relpath, "%s/" RELEASES_FILE, dir) < 0)
+		abort();
+	/* Both under $TMPDIR: a rename, not a copy of 70 MB. */
+	if (rename(r.path, tracker)) {
+		err = clr_error_set(CLR_EIO, "%s: %s", tracker,
+				    strerror(errno));
+		goto out;
+	}
+	if ((err = write_file(relpath, relstr)))
+		goto out;
+	fp = json_loads(r.fingerprint, 0, NULL);
+	if (!json_is_object(fp)) {
+		json_decref(fp);
+		fp = json_object();
+	}
+	json_object_set(fp, "releases", rels);
+	out->fingerprint = json_dumps(fp, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	out->path = dir;
+	dir = NULL;
+out:
+	if (dir) {
+		clr_fetch_remove(dir);
+		free(dir);
+	}
+	json_decref(fp);
+	json_decref(rels);
+	free(relstr);
+	free(tracker);
+	free(relpath);
+	clr_fetch_result_release(&r);
+	return err;
 }
 
-static int debian_parse(struct clr_updater *u, const struct clr_fetched *in,
-			struct clr_vuln_set *out)
+/* Parses the tracker JSON at path with the release numbers nums. */
+static int parse_file(struct clr_updater *u, const struct clr_hashmap *nums,
+		      const char *path, struct clr_vuln_set *out)
 {
 	struct stat st;
 	void *map = NULL;
 	int fd, err;
 
-	if ((fd = open(in->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return clr_error_set(CLR_EIO, "%s: %s", in->path,
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return clr_error_set(CLR_EIO, "%s: %s", path,
 				     strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return clr_error_set(CLR_EIO, "%s: not a readable file",
-				     in->path);
+				     path);
 	}
 	if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
 			   fd, 0);
 		if (map == MAP_FAILED) {
-			err = clr_error_set(CLR_EIO, "%s: mmap: %s", in->path,
+			err = clr_error_set(CLR_EIO, "%s: mmap: %s", path,
 					    strerror(errno));
 			close(fd);
 			return err;
@@ -582,16 +938,36 @@ static int debian_parse(struct clr_updater *u, const struct clr_fetched *in,
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	}
 	close(fd);
-	err = parse_buf(u, map ? map : "", (size_t)st.st_size, map != NULL,
-			in->path, out);
+	err = parse_buf(u, nums, map ? map : "", (size_t)st.st_size,
+			map != NULL, path, out);
 	if (map)
 		munmap(map, (size_t)st.st_size);
 	return err;
 }
 
-static void free_number(void *v)
+static int debian_parse(struct clr_updater *u, const struct clr_fetched *in,
+			struct clr_vuln_set *out)
 {
-	free(v);
+	struct debian *d = u->priv;
+	struct clr_hashmap nums = CLR_HASHMAP_INIT;
+	char *tracker, *relpath;
+	struct stat st;
+	int err;
+
+	/* A plain file is a tracker document on its own (tests, the fuzz
+	 * target): the releases setting is all there is to go by. */
+	if (stat(in->path, &st) || !S_ISDIR(st.st_mode))
+		return parse_file(u, &d->numbers, in->path, out);
+	if (asprintf(&tracker, "%s/" TRACKER_FILE, in->path) < 0 ||
+	    asprintf(&relpath, "%s/" RELEASES_FILE, in->path) < 0)
+		abort();
+	err = load_numbers(&nums, relpath);
+	if (!err)
+		err = parse_file(u, &nums, tracker, out);
+	clr_hashmap_release(&nums, free_number);
+	free(tracker);
+	free(relpath);
+	return err;
 }
 
 static void debian_free(struct clr_updater *u)
@@ -603,6 +979,7 @@ static void debian_free(struct clr_updater *u)
 	d = u->priv;
 	if (d) {
 		clr_hashmap_release(&d->numbers, free_number);
+		free(d->mirror);
 		free(d);
 	}
 	free(u->name);
@@ -624,17 +1001,21 @@ static int debian_create(struct clr_vec *out,
 	struct debian *d = clr_calloc(1, sizeof(*d));
 	const char *url = setting ? setting(arg, "url") : NULL;
 	const char *rels = setting ? setting(arg, "releases") : NULL;
+	const char *mirror = setting ? setting(arg, "mirror") : NULL;
+	size_t n;
 	int err;
 
 	clr_hashmap_init(&d->numbers);
-	for (size_t i = 0;
-	     i < sizeof(default_releases) / sizeof(default_releases[0]); i++)
-		clr_hashmap_put(&d->numbers, default_releases[i].codename,
-				clr_strdup(default_releases[i].number));
 	u->ops = &debian_ops;
 	u->name = clr_strdup("debian");
 	u->url = clr_strdup(url && *url ? url : DEBIAN_URL);
 	u->priv = d;
+	if (!mirror || !*mirror)
+		mirror = DEBIAN_MIRROR;
+	n = strlen(mirror);
+	if (asprintf(&d->mirror, "%s%s", mirror,
+		     mirror[n - 1] == '/' ? "" : "/") < 0)
+		abort();
 	if (rels && (err = set_releases(d, rels))) {
 		debian_free(u);
 		return err;
