@@ -72,6 +72,19 @@ const char *clr_severity_name(enum clr_severity s)
 	return severity_names[s];
 }
 
+enum clr_severity clr_severity_from_rating(const char *rating)
+{
+	if (!strcasecmp(rating, "low"))
+		return CLR_SEV_LOW;
+	if (!strcasecmp(rating, "moderate"))
+		return CLR_SEV_MEDIUM;
+	if (!strcasecmp(rating, "important"))
+		return CLR_SEV_HIGH;
+	if (!strcasecmp(rating, "critical"))
+		return CLR_SEV_CRITICAL;
+	return CLR_SEV_UNKNOWN;
+}
+
 int clr_severity_from_name(enum clr_severity *out, const char *name)
 {
 	for (int i = 0; i <= CLR_SEV_CRITICAL; i++) {

@@ -88,6 +88,11 @@ void clr_vuln_hash(char out[CLR_SHA256_HEXLEN + 1], const struct clr_vuln *v);
 /* "Unknown", "Negligible", "Low", "Medium", "High", "Critical". */
 const char *clr_severity_name(enum clr_severity s);
 
+/* The four-word rating Red Hat, Oracle, SUSE and VMware use (any case):
+ * Low, Moderate -> Medium, Important -> High, Critical; anything else
+ * ("None", "N/A", "") is Unknown. */
+enum clr_severity clr_severity_from_rating(const char *rating);
+
 /* Parses one of the names above (case-insensitive); CLR_EINVALID else. */
 int clr_severity_from_name(enum clr_severity *out, const char *name);
 

@@ -34,20 +34,6 @@
 #define DEFAULT_URL "https://linux.oracle.com/security/oval/" \
 		    "com.oracle.elsa-{year}.xml.bz2"
 
-/* Oracle's severities (Clair's oracle map). */
-static enum clr_severity normalize(const char *s)
-{
-	if (!strcasecmp(s, "low"))
-		return CLR_SEV_LOW;
-	if (!strcasecmp(s, "moderate"))
-		return CLR_SEV_MEDIUM;
-	if (!strcasecmp(s, "important"))
-		return CLR_SEV_HIGH;
-	if (!strcasecmp(s, "critical"))
-		return CLR_SEV_CRITICAL;
-	return CLR_SEV_UNKNOWN; /* "N/A" */
-}
-
 static int emit(void *arg, const struct clr_oval_definition *def,
 		const struct clr_oval_leaf *leaf, struct clr_vuln *v)
 {
@@ -61,7 +47,7 @@ static int emit(void *arg, const struct clr_oval_definition *def,
 			break;
 		}
 	}
-	v->normalized_severity = normalize(v->severity);
+	v->normalized_severity = clr_severity_from_rating(v->severity);
 	/* an ELSA is for one release: the first "Oracle Linux N" */
 	version[0] = '\0';
 	for (size_t i = 0; i < def->nplatforms && !version[0]; i++) {

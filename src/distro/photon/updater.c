@@ -33,20 +33,6 @@ struct photon {
 	char id[64];      /* the advisory id of the record being emitted */
 };
 
-/* VMware's ratings (Clair's photon map). */
-static enum clr_severity normalize(const char *s)
-{
-	if (!strcasecmp(s, "low"))
-		return CLR_SEV_LOW;
-	if (!strcasecmp(s, "moderate"))
-		return CLR_SEV_MEDIUM;
-	if (!strcasecmp(s, "important"))
-		return CLR_SEV_HIGH;
-	if (!strcasecmp(s, "critical"))
-		return CLR_SEV_CRITICAL;
-	return CLR_SEV_UNKNOWN;
-}
-
 static int emit(void *arg, const struct clr_oval_definition *def,
 		const struct clr_oval_leaf *leaf, struct clr_vuln *v)
 {
@@ -63,7 +49,7 @@ static int emit(void *arg, const struct clr_oval_definition *def,
 		ph->id[n] = '\0';
 		v->name = ph->id;
 	}
-	v->normalized_severity = normalize(v->severity);
+	v->normalized_severity = clr_severity_from_rating(v->severity);
 	v->dist_did = "photon";
 	v->dist_name = "VMware Photon OS";
 	v->dist_version = ph->release;

@@ -43,20 +43,6 @@ struct rhel {
 	char *release;
 };
 
-/* Red Hat's impact ratings (Clair's RHEL/SUSE map). */
-static enum clr_severity normalize(const char *s)
-{
-	if (!strcasecmp(s, "low"))
-		return CLR_SEV_LOW;
-	if (!strcasecmp(s, "moderate"))
-		return CLR_SEV_MEDIUM;
-	if (!strcasecmp(s, "important"))
-		return CLR_SEV_HIGH;
-	if (!strcasecmp(s, "critical"))
-		return CLR_SEV_CRITICAL;
-	return CLR_SEV_UNKNOWN; /* "None" and anything else */
-}
-
 static int emit(void *arg, const struct clr_oval_definition *def,
 		const struct clr_oval_leaf *leaf, struct clr_vuln *v)
 {
@@ -78,7 +64,7 @@ static int emit(void *arg, const struct clr_oval_definition *def,
 			break;
 		}
 	}
-	v->normalized_severity = normalize(v->severity);
+	v->normalized_severity = clr_severity_from_rating(v->severity);
 	v->dist_did = "rhel";
 	v->dist_name = "Red Hat Enterprise Linux";
 	v->dist_version = rh->release;

@@ -40,20 +40,6 @@ struct suse {
 	char *version;         /* "15", "15.6" */
 };
 
-/* SUSE's ratings (Clair's RHEL/SUSE map). */
-static enum clr_severity normalize(const char *s)
-{
-	if (!strcasecmp(s, "low"))
-		return CLR_SEV_LOW;
-	if (!strcasecmp(s, "moderate"))
-		return CLR_SEV_MEDIUM;
-	if (!strcasecmp(s, "important"))
-		return CLR_SEV_HIGH;
-	if (!strcasecmp(s, "critical"))
-		return CLR_SEV_CRITICAL;
-	return CLR_SEV_UNKNOWN;
-}
-
 static int emit(void *arg, const struct clr_oval_definition *def,
 		const struct clr_oval_leaf *leaf, struct clr_vuln *v)
 {
@@ -63,7 +49,7 @@ static int emit(void *arg, const struct clr_oval_definition *def,
 	/* the title is the CVE id; references say "Mitre CVE-..." */
 	if (!*v->severity && def->ncves)
 		v->severity = def->cves[0].impact;
-	v->normalized_severity = normalize(v->severity);
+	v->normalized_severity = clr_severity_from_rating(v->severity);
 	v->dist_did = su->did;
 	v->dist_name = su->dist_name;
 	v->dist_version = su->version;
