@@ -20,6 +20,8 @@ static const struct clr_cmd commands[] = {
 	  cmd_db_usage },
 	{ "index", cmd_index, "find the OS packages in an image, layer by layer",
 	  cmd_index_usage },
+	{ "scan", cmd_scan, "index an image and report its vulnerabilities",
+	  cmd_scan_usage },
 	{ "update", cmd_update, "fetch the vulnerability feeds into the database",
 	  cmd_update_usage },
 	{ "vercmp", cmd_vercmp, "compare two versions of a scheme (dpkg, rpm, ...)",

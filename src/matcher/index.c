@@ -425,7 +425,8 @@ void clr_vindex_finish(struct clr_vindex *ix)
 	 * same record from two operations' overlap), kept once. */
 	br = b->recs.items;
 	n = b->recs.len;
-	qsort(br, n, sizeof(*br), brec_cmp);
+	if (n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(br, n, sizeof(*br), brec_cmp);
 	/* compacted in place: a clr_vrec is smaller than a brec, so the
 	 * write position never passes the read position */
 	ix->recs = (struct clr_vrec *)(void *)br;

@@ -9,7 +9,7 @@ def test_help_lists_commands(clarion):
     p = run([clarion, "--help"])
     assert p.returncode == 0
     assert "usage: clarion" in p.stdout
-    for cmd in ("db", "index", "update", "vercmp", "version"):
+    for cmd in ("db", "index", "scan", "update", "vercmp", "version"):
         assert "\n  %s " % cmd in p.stdout
 
 
