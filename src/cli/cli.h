@@ -30,6 +30,26 @@ struct clr_cmd {
 int clr_cli_fail(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The registry options every command that reads an image takes, as
+ * getopt_long rows (--platform, --username, --password, --insecure,
+ * --plain-http; short codes 'p', 'u', 'P', 'k', 'H'). */
+#define CLR_CLI_SOURCE_LONGOPTS                                   \
+	{ "platform", required_argument, NULL, 'p' },             \
+	{ "username", required_argument, NULL, 'u' },             \
+	{ "password", required_argument, NULL, 'P' },             \
+	{ "insecure", no_argument, NULL, 'k' },                   \
+	{ "plain-http", no_argument, NULL, 'H' }
+
+struct clr_source_opts;
+
+/* Applies getopt code c with argument arg to o when it is one of the rows
+ * above: 1 if it was, 0 if it is the command's own. */
+int clr_cli_source_option(struct clr_source_opts *o, int c, const char *arg);
+
+/* 0, or a message and CLR_EXIT_ERROR when the options do not go together
+ * (--username without --password). */
+int clr_cli_source_check(const char *cmd, const struct clr_source_opts *o);
+
 /* Prints a command's usage to f. */
 void clr_cli_usage(FILE *f, const struct clr_cmd *cmd);
 

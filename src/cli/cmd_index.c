@@ -77,11 +77,7 @@ int cmd_index(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "username", required_argument, NULL, 'u' },
-		{ "password", required_argument, NULL, 'P' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "plain-http", no_argument, NULL, 'H' },
+		CLR_CLI_SOURCE_LONGOPTS,
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,13 +90,10 @@ int cmd_index(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (clr_cli_source_option(&opts.source, c, optarg))
+			continue;
 		switch (c) {
 		case 'd': db = optarg; break;
-		case 'p': opts.source.platform = optarg; break;
-		case 'u': opts.source.username = optarg; break;
-		case 'P': opts.source.password = optarg; break;
-		case 'k': opts.source.insecure = 1; break;
-		case 'H': opts.source.plain_http = 1; break;
 		case 'f': format = optarg; break;
 		default:
 			return clr_cli_fail("index", "unknown or incomplete option '%s'; "
@@ -112,8 +105,8 @@ int cmd_index(int argc, char **argv)
 		return clr_cli_fail("index", "unknown format '%s' (json, text)", format);
 	if (optind != argc - 1)
 		return clr_cli_fail("index", "expected one IMAGE; see 'clarion index --help'");
-	if (!!opts.source.username != !!opts.source.password)
-		return clr_cli_fail("index", "--username and --password go together");
+	if (clr_cli_source_check("index", &opts.source))
+		return CLR_EXIT_ERROR;
 
 	if ((err = clr_store_open(&store, db)))
 		return clr_cli_fail("index", "%s", clr_error_msg());

@@ -517,11 +517,7 @@ int cmd_scan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "username", required_argument, NULL, 'u' },
-		{ "password", required_argument, NULL, 'P' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "plain-http", no_argument, NULL, 'H' },
+		CLR_CLI_SOURCE_LONGOPTS,
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "severity", required_argument, NULL, 's' },
@@ -547,13 +543,10 @@ int cmd_scan(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (clr_cli_source_option(&opts.source, c, optarg))
+			continue;
 		switch (c) {
 		case 'd': db = optarg; break;
-		case 'p': opts.source.platform = optarg; break;
-		case 'u': opts.source.username = optarg; break;
-		case 'P': opts.source.password = optarg; break;
-		case 'k': opts.source.insecure = 1; break;
-		case 'H': opts.source.plain_http = 1; break;
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
 		case 'U': sc.ignore_unfixed = 1; break;
@@ -588,8 +581,8 @@ int cmd_scan(int argc, char **argv)
 		return clr_cli_fail("scan", "unknown format '%s' (table, json)", format);
 	if (optind != argc - 1)
 		return clr_cli_fail("scan", "expected one IMAGE; see 'clarion scan --help'");
-	if (!!opts.source.username != !!opts.source.password)
-		return clr_cli_fail("scan", "--username and --password go together");
+	if (clr_cli_source_check("scan", &opts.source))
+		return CLR_EXIT_ERROR;
 	sc.image = argv[optind];
 	clr_vec_init(&sc.findings, sizeof(struct finding));
 	clr_vec_init(&sc.uncovered, sizeof(struct uncovered));

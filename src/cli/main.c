@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "image/source.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -54,6 +55,25 @@ int clr_cli_fail(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return CLR_EXIT_ERROR;
+}
+
+int clr_cli_source_option(struct clr_source_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'p': o->platform = arg; return 1;
+	case 'u': o->username = arg; return 1;
+	case 'P': o->password = arg; return 1;
+	case 'k': o->insecure = 1; return 1;
+	case 'H': o->plain_http = 1; return 1;
+	}
+	return 0;
+}
+
+int clr_cli_source_check(const char *cmd, const struct clr_source_opts *o)
+{
+	if (!!o->username != !!o->password)
+		return clr_cli_fail(cmd, "--username and --password go together");
+	return 0;
 }
 
 void clr_cli_usage(FILE *f, const struct clr_cmd *cmd)
