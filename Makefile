@@ -13,7 +13,7 @@ BUILD   ?= build
 CC      ?= cc
 
 # Libraries the binary links, by pkg-config name.
-PKGS    := libcrypto jansson libcurl libarchive zlib libzstd libisal sqlite3 libpq rpm libxml-2.0 libfyaml
+PKGS    := libcrypto jansson libcurl libarchive zlib libzstd libisal sqlite3 libpq rpm libxml-2.0 libfyaml libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
