@@ -72,6 +72,8 @@ const char *clr_error_name(int code)
 	case CLR_ENET: return "network error";
 	case CLR_EUNSUPPORTED: return "unsupported";
 	case CLR_EEXISTS: return "already exists";
+	case CLR_EAUTH: return "not authorized";
+	case CLR_EBUSY: return "busy";
 	}
 	return "unknown error";
 }

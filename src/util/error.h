@@ -24,6 +24,8 @@ enum {
 	CLR_ENET = -8,       /* a network call failed (transient) */
 	CLR_EUNSUPPORTED = -9, /* understood, but not something clarion handles */
 	CLR_EEXISTS = -10,   /* already present */
+	CLR_EAUTH = -11,     /* credentials missing, wrong or expired */
+	CLR_EBUSY = -12,     /* over a concurrency limit: try again later */
 };
 
 /* Sets the calling thread's error message (printf-style) and returns code,
