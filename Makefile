@@ -59,6 +59,8 @@ $(BUILD)/obj/src/cli/cmd_version.o: ALL_CFLAGS += \
 	-DCLR_VERSION='"$(VERSION)"' -DCLR_BUILD='"$(GIT_REV)"'
 $(BUILD)/obj/src/cli/cmd_version.o: .FORCE
 .PHONY: .FORCE
+# scan's SARIF and CycloneDX name the producing tool's version.
+$(BUILD)/obj/src/cli/cmd_scan.o: ALL_CFLAGS += -DCLR_VERSION='"$(VERSION)"'
 
 $(BUILD)/libclarion.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -149,6 +151,29 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libclarion.a
 
 bench: deps $(BUILD)/clarion $(BENCH_BIN)
 	@bench/run $(BUILD)
+
+# --- demo (docs/scanning.md) -----------------------------------------------
+
+# Offline: the bundle of real Debian tracker records in demo/ into a fresh
+# embedded database, a Debian 12 image built from demo/rootfs, its scan.
+.PHONY: demo
+demo:
+	@scripts/install-deps --build
+	+@$(MAKE) --no-print-directory $(BUILD)/clarion >/dev/null
+	@demo/run $(abspath $(BUILD)/clarion)
+
+# --- container image (docs/deploy.md) --------------------------------------
+
+# clarion's own OCI image without a Docker engine: $(BUILD)/image/oci and
+# $(BUILD)/image/clarion.tar.  SOURCE_DATE_EPOCH (default: the commit's
+# time) fixes the image's mtimes and, through gcc, the build date compiled
+# into the binary (prerequisites inherit this variable), so the same commit
+# gives the same digest.
+.PHONY: image
+image: export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image: $(BUILD)/clarion
+	scripts/make-image --binary $(BUILD)/clarion --out $(BUILD)/image \
+		--version $(VERSION) --revision $(GIT_REV)
 
 clean:
 	rm -rf build build-asan build-fuzz

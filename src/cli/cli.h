@@ -55,14 +55,22 @@ void clr_cli_usage(FILE *f, const struct clr_cmd *cmd);
 
 int cmd_db(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_klar(int argc, char **argv);
+int cmd_notifications(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_vercmp(int argc, char **argv);
 
 extern const char cmd_db_usage[];
 extern const char cmd_index_usage[];
+extern const char cmd_klar_usage[];
+extern const char cmd_notifications_usage[];
 extern const char cmd_scan_usage[];
+extern const char cmd_report_usage[];
+extern const char cmd_serve_usage[];
 extern const char cmd_update_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_vercmp_usage[];

@@ -1,15 +1,12 @@
 /*
  * cmd_scan.c - `clarion scan IMAGE`: an image's vulnerabilities, standalone.
  *
- * The whole pipeline in one process on the embedded database: index the
- * image (as `clarion index`), build the matcher's index of the current
- * vulnerability records, match, and print the findings as a table for
- * people or as a stable JSON object for programs (docs/scanning.md).
- *
- * A finding is (package, installed version, fixed version, vulnerability):
- * the VulnerabilityReport may name one vulnerability several times for a
- * package (two records of one CVE, one package in two architectures) and
- * a user wants to read it once.
+ * The whole pipeline in one process on the embedded database: optionally
+ * run the updaters (--update), index the image (as `clarion index`), build
+ * the matcher's index of the current vulnerability records, match, and
+ * hand the VulnerabilityReport to src/report/, which applies the policy
+ * (severities, unfixed, the ignore file) and writes the chosen format.
+ * This file only translates options, messages and exit statuses.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,13 +19,23 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "config/config.h"
+#include "http/client.h"
 #include "indexer/indexer.h"
+#include "klar/output.h"
 #include "matcher/index.h"
 #include "matcher/match.h"
+#include "report/ignore.h"
+#include "report/report.h"
 #include "store/store.h"
+#include "updater/manager.h"
 #include "updater/vuln.h"
+#include "util/buf.h"
 #include "util/error.h"
-#include "util/vec.h"
+
+#ifndef CLR_VERSION
+#define CLR_VERSION "0.0.0"
+#endif
 
 const char cmd_scan_usage[] =
 	"usage: clarion scan [OPTIONS] IMAGE\n"
@@ -36,22 +43,32 @@ const char cmd_scan_usage[] =
 	"Indexes IMAGE (as `clarion index` does), matches its packages against\n"
 	"the vulnerability data in the database and prints the findings.  Fill\n"
 	"the database first with `clarion update` (or `clarion db import FILE`\n"
-	"offline).  IMAGE is written as for `clarion index`.\n"
+	"offline), or pass --update.  IMAGE is written as for `clarion index`.\n"
 	"\n"
 	"Options:\n"
 	"  --db DB              database: a file path (SQLite) or postgres:// URL\n"
 	"                       (default: $CLARION_DB, else\n"
 	"                       $XDG_CACHE_HOME/clarion/clarion.db)\n"
+	"  --server URL         ask a running clarion serve (or Clair v4) at URL\n"
+	"                       instead of the local database; IMAGE must then\n"
+	"                       be a registry image the server can reach\n"
+	"  --update             run the updaters (as `clarion update`) first\n"
+	"  --config FILE        configuration for --update (updaters.sets, ...)\n"
 	"  --platform OS/ARCH[/VARIANT]  image of a multi-platform index to use\n"
 	"  --username USER, --password PASS   registry credentials\n"
 	"  --insecure           do not verify the registry's TLS certificate\n"
 	"  --plain-http         talk plain HTTP to the registry\n"
-	"  --format table|json  findings as a table (default) or JSON\n"
-	"                       (docs/scanning.md)\n"
+	"  --format FORMAT      table (default), json, sarif (SARIF 2.1.0, for\n"
+	"                       GitHub code scanning) or cyclonedx (CycloneDX 1.5\n"
+	"                       JSON) or klar (Klar 2.4.0's standard text); see\n"
+	"                       docs/scanning.md\n"
 	"  --output FILE        write the findings to FILE instead of stdout\n"
 	"  --severity LIST      show only these severities (comma list of\n"
 	"                       Unknown,Negligible,Low,Medium,High,Critical)\n"
 	"  --ignore-unfixed     do not show vulnerabilities without a fix\n"
+	"  --ignore-file FILE   hide the findings FILE lists (YAML: id, package,\n"
+	"                       image, reason, expires); expired entries are\n"
+	"                       reported on stderr and no longer apply\n"
 	"  --fail-on SEVERITY   exit with --exit-code when a shown finding is at\n"
 	"                       or above SEVERITY\n"
 	"  --exit-code N        the status of --fail-on (default 1); alone: exit\n"
@@ -61,36 +78,30 @@ const char cmd_scan_usage[] =
 	"Exit status: 0 scanned (nothing at or above --fail-on), N (--exit-code)\n"
 	"findings at or above --fail-on, 2 error (one line on stderr says why).\n";
 
-#define NSEV (CLR_SEV_CRITICAL + 1)
 #define STALE_DAYS 7
 
-struct finding {
-	const char *package, *installed, *fixed, *vuln, *vendor, *links,
-		   *updater;
-	char *title;          /* first line of the description (owned) */
-	enum clr_severity sev;
-};
+enum format { F_TABLE, F_JSON, F_SARIF, F_CYCLONEDX, F_KLAR };
 
-struct uncovered {
-	const char *package, *version, *dist;
-};
+static const char *const format_names[] = { "table", "json", "sarif", "cyclonedx",
+					    "klar" };
 
-struct scan {
-	json_t *vr;               /* the VulnerabilityReport */
-	const char *image;
-	struct clr_vec findings;  /* struct finding */
-	struct clr_vec uncovered; /* struct uncovered */
-	json_t *labels;           /* keeps the made-up distribution labels */
-	unsigned shown_sev;       /* bit per severity */
-	int ignore_unfixed, show_not_covered;
-	size_t summary[NSEV];
-};
+/* Progress on stderr, one line rewritten in place, only on a terminal:
+ * a log file or a CI job's output must not fill with status lines. */
+static int progress_on = -1;
 
-static const char *jstr(json_t *o, const char *k)
+static void progress(const char *fmt, const char *arg)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
+	if (progress_on < 0)
+		progress_on = isatty(STDERR_FILENO);
+	if (!progress_on)
+		return;
+	fputs("\r\033[K", stderr);
+	if (fmt) {
+		fputs("clarion: ", stderr);
+		fprintf(stderr, fmt, arg);
+		fputs("...", stderr);
+	}
+	fflush(stderr);
 }
 
 /* "a,b,c" of severity names -> a bit set; -1 on an unknown name. */
@@ -116,245 +127,6 @@ static int parse_severities(const char *list, unsigned *out)
 	return rc == 0 && *out ? 0 : -1;
 }
 
-/* The name a user knows a package's distribution by. */
-static const char *dist_label(json_t *vr, const char *pkg_id, char *buf, size_t n)
-{
-	json_t *env = json_array_get(json_object_get(
-		json_object_get(vr, "environments"), pkg_id), 0);
-	const char *did = jstr(env, "distribution_id");
-	json_t *d = json_object_get(json_object_get(vr, "distributions"), did);
-
-	if (!d)
-		return "no known distribution";
-	if (*jstr(d, "pretty_name"))
-		return jstr(d, "pretty_name");
-	snprintf(buf, n, "%s %s", jstr(d, "did"), jstr(d, "version_id"));
-	return buf;
-}
-
-static int finding_cmp(const void *pa, const void *pb)
-{
-	const struct finding *a = pa, *b = pb;
-	int c;
-
-	if (a->sev != b->sev)
-		return a->sev > b->sev ? -1 : 1;
-	if ((c = strcmp(a->package, b->package)))
-		return c;
-	if ((c = strcmp(a->vuln, b->vuln)))
-		return c;
-	if ((c = strcmp(a->installed, b->installed)))
-		return c;
-	return strcmp(a->fixed, b->fixed);
-}
-
-static int same_finding(const struct finding *a, const struct finding *b)
-{
-	return !strcmp(a->package, b->package) && !strcmp(a->vuln, b->vuln) &&
-	       !strcmp(a->installed, b->installed) && !strcmp(a->fixed, b->fixed);
-}
-
-static char *first_line(const char *s)
-{
-	return strndup(s, strcspn(s, "\r\n"));
-}
-
-/* The findings the options let through, sorted and deduplicated, and the
- * packages nobody covers, from the VulnerabilityReport. */
-static int collect(struct scan *sc)
-{
-	json_t *pkgs = json_object_get(sc->vr, "packages");
-	json_t *vulns = json_object_get(sc->vr, "vulnerabilities");
-	json_t *pv = json_object_get(sc->vr, "package_vulnerabilities");
-	json_t *ids, *id;
-	const char *pid;
-	size_t i, out = 0;
-
-	json_object_foreach(pv, pid, ids) {
-		json_t *p = json_object_get(pkgs, pid);
-
-		json_array_foreach(ids, i, id) {
-			json_t *v = json_object_get(vulns, json_string_value(id));
-			struct finding f = { 0 };
-
-			if (!v)
-				continue;
-			if (clr_severity_from_name(&f.sev, jstr(v, "normalized_severity")))
-				f.sev = CLR_SEV_UNKNOWN;
-			f.fixed = jstr(v, "fixed_in_version");
-			if (!(sc->shown_sev & (1u << f.sev)) ||
-			    (sc->ignore_unfixed && !*f.fixed))
-				continue;
-			f.package = jstr(p, "name");
-			f.installed = jstr(p, "version");
-			f.vuln = jstr(v, "name");
-			f.vendor = jstr(v, "severity");
-			f.links = jstr(v, "links");
-			f.updater = jstr(v, "updater");
-			if (!(f.title = first_line(jstr(v, "description"))) ||
-			    !clr_vec_push(&sc->findings, &f)) {
-				free(f.title);
-				return clr_cli_fail("scan", "out of memory");
-			}
-		}
-	}
-	clr_vec_sort(&sc->findings, finding_cmp);
-	for (i = 0; i < clr_vec_len(&sc->findings); i++) {
-		struct finding *f = clr_vec_get(&sc->findings, i);
-
-		if (out && same_finding(clr_vec_get(&sc->findings, out - 1), f)) {
-			free(f->title);
-			continue;
-		}
-		*(struct finding *)clr_vec_get(&sc->findings, out++) = *f;
-		sc->summary[f->sev]++;
-	}
-	clr_vec_truncate(&sc->findings, out);
-
-	json_array_foreach(json_object_get(sc->vr, "not_covered"), i, id) {
-		json_t *p = json_object_get(pkgs, json_string_value(id));
-		struct uncovered u = { jstr(p, "name"), jstr(p, "version"), NULL };
-		char buf[256];
-
-		u.dist = dist_label(sc->vr, json_string_value(id), buf, sizeof(buf));
-		if (u.dist == buf) {
-			json_array_append_new(sc->labels, json_string(buf));
-			u.dist = json_string_value(json_array_get(sc->labels,
-				json_array_size(sc->labels) - 1));
-		}
-		if (!clr_vec_push(&sc->uncovered, &u))
-			return clr_cli_fail("scan", "out of memory");
-	}
-	return 0;
-}
-
-/* One line per distribution on stderr: users must never read "nothing
- * found" about packages nobody looked at. */
-static void warn_not_covered(const struct scan *sc)
-{
-	size_t i, j, n = clr_vec_len(&sc->uncovered);
-
-	for (i = 0; i < n; i++) {
-		const struct uncovered *u = clr_vec_get(&sc->uncovered, i);
-		size_t count = 0;
-		int seen = 0;
-
-		for (j = 0; j < i && !seen; j++)
-			seen = !strcmp(((const struct uncovered *)
-					clr_vec_get(&sc->uncovered, j))->dist, u->dist);
-		if (seen)
-			continue;
-		for (j = i; j < n; j++)
-			count += !strcmp(((const struct uncovered *)
-					  clr_vec_get(&sc->uncovered, j))->dist, u->dist);
-		fprintf(stderr, "clarion: scan: %zu package%s of %s %s not covered "
-			"by any vulnerability feed\n", count, count == 1 ? "" : "s",
-			u->dist, count == 1 ? "is" : "are");
-	}
-}
-
-/* ---- JSON --------------------------------------------------------------- */
-
-static json_t *distribution_json(json_t *vr)
-{
-	json_t *dists = json_object_get(vr, "distributions");
-	json_t *d = json_object_iter_value(json_object_iter(dists));
-
-	if (!d)
-		return json_null();
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}",
-			 "did", jstr(d, "did"), "name", jstr(d, "name"),
-			 "version_id", jstr(d, "version_id"),
-			 "version_code_name", jstr(d, "version_code_name"),
-			 "pretty_name", jstr(d, "pretty_name"));
-}
-
-static int write_json(FILE *f, const struct scan *sc)
-{
-	json_t *o = json_object(), *arr = json_array(), *nc = json_array();
-	json_t *sum = json_object();
-	size_t i;
-	int rc;
-
-	for (i = 0; i < clr_vec_len(&sc->findings); i++) {
-		const struct finding *x = clr_vec_get(&sc->findings, i);
-
-		json_array_append_new(arr, json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			"package", x->package, "installed", x->installed,
-			"fixed", x->fixed, "vulnerability", x->vuln,
-			"severity", clr_severity_name(x->sev),
-			"severity_vendor", x->vendor, "title", x->title,
-			"links", x->links, "updater", x->updater));
-	}
-	for (i = 0; i < clr_vec_len(&sc->uncovered); i++) {
-		const struct uncovered *u = clr_vec_get(&sc->uncovered, i);
-
-		json_array_append_new(nc, json_pack("{s:s, s:s, s:s}",
-			"package", u->package, "version", u->version,
-			"distribution", u->dist));
-	}
-	for (i = 0; i < NSEV; i++)
-		if (sc->shown_sev & (1u << i))
-			json_object_set_new(sum, clr_severity_name(i),
-					    json_integer((json_int_t)sc->summary[i]));
-	json_object_set_new(o, "image", json_string(sc->image));
-	json_object_set_new(o, "manifest_hash",
-			    json_string(jstr(sc->vr, "manifest_hash")));
-	json_object_set_new(o, "distribution", distribution_json(sc->vr));
-	json_object_set_new(o, "packages", json_integer((json_int_t)json_object_size(
-		json_object_get(sc->vr, "packages"))));
-	json_object_set_new(o, "findings", arr);
-	json_object_set_new(o, "not_covered", nc);
-	json_object_set_new(o, "summary", sum);
-	rc = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', f);
-	json_decref(o);
-	return rc;
-}
-
-/* ---- table -------------------------------------------------------------- */
-
-/* Display columns of a UTF-8 string: one per code point (East Asian wide
- * characters are rare enough in advisory titles to ignore). */
-static size_t ucols(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-/* Prints s in exactly w columns: cut with "..." when longer (on a code
- * point boundary), padded when shorter; last: no trailing padding. */
-static void cell(FILE *f, const char *s, size_t w, int last)
-{
-	size_t cols = ucols(s), i = 0, used = 0;
-
-	if (cols <= w) {
-		fputs(s, f);
-		used = cols;
-	} else if (w > 3) {
-		for (; s[i] && used < w - 3; i++) {
-			if (((unsigned char)s[i] & 0xc0) != 0x80)
-				used++;
-			/* take every continuation byte of the last code point */
-			while (((unsigned char)s[i + 1] & 0xc0) == 0x80)
-				fputc(s[i++], f);
-			fputc(s[i], f);
-		}
-		fputs("...", f);
-		used += 3;
-	} else {
-		for (; used < w && s[i]; i++, used++)
-			fputc(s[i], f);
-	}
-	if (!last)
-		for (; used < w; used++)
-			fputc(' ', f);
-}
-
 static size_t term_width(FILE *f)
 {
 	const char *env = getenv("COLUMNS");
@@ -373,113 +145,67 @@ static size_t term_width(FILE *f)
 	return 120;
 }
 
-static const char *sev_colour(enum clr_severity s)
+/* One line per distribution on stderr: users must never read "nothing
+ * found" about packages nobody looked at. */
+static void warn_not_covered(const struct clr_report *r)
 {
-	switch (s) {
-	case CLR_SEV_CRITICAL: return "\033[1;31m";
-	case CLR_SEV_HIGH: return "\033[31m";
-	case CLR_SEV_MEDIUM: return "\033[33m";
-	case CLR_SEV_LOW: return "\033[34m";
-	default: return "\033[2m";
+	size_t i, j, n = r->uncovered.len;
+
+	for (i = 0; i < n; i++) {
+		const struct clr_report_uncovered *u =
+			CLR_VEC_AT(&r->uncovered, struct clr_report_uncovered, i);
+		size_t count = 0;
+		bool seen = false;
+
+		for (j = 0; j < i && !seen; j++)
+			seen = !strcmp(CLR_VEC_AT(&r->uncovered,
+				struct clr_report_uncovered, j)->dist, u->dist);
+		if (seen)
+			continue;
+		for (j = i; j < n; j++)
+			count += !strcmp(CLR_VEC_AT(&r->uncovered,
+				struct clr_report_uncovered, j)->dist, u->dist);
+		fprintf(stderr, "clarion: scan: %zu package%s of %s %s not covered "
+			"by any vulnerability feed\n", count, count == 1 ? "" : "s",
+			u->dist, count == 1 ? "is" : "are");
 	}
 }
 
-enum { C_PKG, C_INST, C_FIX, C_VULN, C_SEV, C_TITLE, NCOL };
-
-static int write_table(FILE *f, const struct scan *sc)
+/* Expired entries stop applying; the team that wrote them must hear of it,
+ * or a finding comes back and nobody knows why. */
+static void warn_expired(const struct clr_ignore *ig, time_t now)
 {
-	static const char *const head[NCOL] = { "PACKAGE", "INSTALLED", "FIXED",
-		"VULNERABILITY", "SEVERITY", "TITLE" };
-	size_t w[NCOL], i, c, total = 0, width = term_width(f), fixed_cols = 0;
-	int colour = isatty(fileno(f));
-	json_t *d = json_object_iter_value(json_object_iter(
-		json_object_get(sc->vr, "distributions")));
-	size_t n = clr_vec_len(&sc->findings);
+	for (size_t i = 0; ig && i < ig->entries.len; i++) {
+		const struct clr_ignore_entry *e =
+			CLR_VEC_AT(&ig->entries, struct clr_ignore_entry, i);
 
-	for (c = 0; c < NCOL; c++)
-		w[c] = strlen(head[c]);
-	for (i = 0; i < n; i++) {
-		const struct finding *x = clr_vec_get(&sc->findings, i);
-		const char *v[NCOL] = { x->package, x->installed,
-			*x->fixed ? x->fixed : "(unfixed)", x->vuln,
-			clr_severity_name(x->sev), x->title };
-
-		for (c = 0; c < NCOL; c++)
-			if (ucols(v[c]) > w[c])
-				w[c] = ucols(v[c]);
+		if (clr_ignore_expired(e, now))
+			fprintf(stderr, "clarion: scan: %s (line %d): the entry for %s "
+				"expired on %s and no longer applies\n", ig->name,
+				e->line, e->id, e->expires);
 	}
-	/* The title takes what is left of the line, and at least a little;
-	 * on a narrow line the widest identifiers give way first, down to
-	 * a readable minimum (past that the line wraps). */
-	for (c = 0; c < C_TITLE; c++) {
-		if (w[c] > 40)
-			w[c] = 40;
-		fixed_cols += w[c] + 2;
-	}
-	while (fixed_cols + 10 > width) {
-		size_t widest = C_PKG;
+}
 
-		for (c = 0; c < C_TITLE; c++)
-			if (w[c] > w[widest])
-				widest = c;
-		if (w[widest] <= 12)
-			break;
-		w[widest]--;
-		fixed_cols--;
-	}
-	w[C_TITLE] = width > fixed_cols + 10 ? width - fixed_cols : 10;
+/* When the scan ran, for the formats that record it: SOURCE_DATE_EPOCH
+ * when set (reproducible output, the golden files), else now. */
+static time_t scan_time(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long n;
 
-	fprintf(f, "%s (%s, %zu packages)\n", sc->image,
-		d ? jstr(d, "pretty_name") : "unknown distribution",
-		json_object_size(json_object_get(sc->vr, "packages")));
-	for (c = 0; c < NSEV; c++)
-		total += sc->summary[c];
-	fprintf(f, "Total: %zu", total);
-	for (c = NSEV; c-- > 0;)
-		if (sc->shown_sev & (1u << c))
-			fprintf(f, "  %s: %zu", clr_severity_name(c), sc->summary[c]);
-	fputc('\n', f);
-	fputc('\n', f);
-	if (!n)
-		fputs("No vulnerabilities found.\n", f);
-	for (c = 0; n && c < NCOL; c++) {
-		cell(f, head[c], w[c], c == NCOL - 1);
-		fputs(c < NCOL - 1 ? "  " : "\n", f);
+	if (s && *s) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (!errno && !*end && n >= 0)
+			return (time_t)n;
 	}
-	for (i = 0; i < n; i++) {
-		const struct finding *x = clr_vec_get(&sc->findings, i);
-		const char *v[NCOL] = { x->package, x->installed,
-			*x->fixed ? x->fixed : "(unfixed)", x->vuln,
-			clr_severity_name(x->sev), x->title };
-
-		/* no title: the line ends after the severity, without blanks */
-		size_t last = *x->title ? C_TITLE : C_SEV;
-
-		for (c = 0; c <= last; c++) {
-			if (colour && c == C_SEV)
-				fputs(sev_colour(x->sev), f);
-			cell(f, v[c], w[c], c == last);
-			if (colour && c == C_SEV)
-				fputs("\033[0m", f);
-			if (c < last)
-				fputs("  ", f);
-		}
-		fputc('\n', f);
-	}
-	if (sc->show_not_covered && clr_vec_len(&sc->uncovered)) {
-		fputs("\nNot covered by any vulnerability feed:\n", f);
-		for (i = 0; i < clr_vec_len(&sc->uncovered); i++) {
-			const struct uncovered *u = clr_vec_get(&sc->uncovered, i);
-
-			fprintf(f, "  %s %s (%s)\n", u->package, u->version, u->dist);
-		}
-	}
-	return ferror(f) ? -1 : 0;
+	return time(NULL);
 }
 
 /* ---- the database ------------------------------------------------------- */
 
-/* 0 when some updater has stored data; a warning on stderr when the
+/* *empty when no updater ever stored data; a warning on stderr when the
  * newest data is old, since a scan on stale data reads as clean. */
 static int check_data(struct clr_store *store, const char *db, int *empty)
 {
@@ -505,13 +231,131 @@ static int check_data(struct clr_store *store, const char *db, int *empty)
 	clr_updater_status_release(&st);
 	if (!*empty && newest && time(NULL) - newest > STALE_DAYS * 86400)
 		fprintf(stderr, "clarion: scan: warning: the newest vulnerability "
-			"data in %s is %lld days old; run 'clarion update'\n",
-			db ? db : "the database",
+			"data in %s is %lld days old; run 'clarion update' (or "
+			"'clarion db import FILE' with a newer bundle), or scan with "
+			"--update\n", db ? db : "the database",
 			(long long)((time(NULL) - newest) / 86400));
 	return 0;
 }
 
+/* --update: the updaters of the configuration, as `clarion update` runs
+ * them; failures are reported and the scan goes on with what is stored. */
+static int run_update(struct clr_store *store, const char *config)
+{
+	struct clr_update_report rep = { 0 };
+	struct clr_config *cfg = NULL;
+	int rc = 0;
+
+	progress("updating the vulnerability data%s", "");
+	if (clr_config_load(&cfg, config) ||
+	    clr_update_run(store, cfg, NULL, &rep)) {
+		progress(NULL, NULL);
+		rc = clr_cli_fail("scan", "--update: %s", clr_error_msg());
+		goto out;
+	}
+	progress(NULL, NULL);
+	for (size_t i = 0; i < rep.results.len; i++) {
+		const struct clr_update_result *u =
+			CLR_VEC_AT(&rep.results, struct clr_update_result, i);
+
+		if (u->outcome == CLR_UPDATE_FAILED)
+			fprintf(stderr, "clarion: scan: --update: %s failed: %s\n",
+				u->name, u->error ? u->error : "unknown error");
+	}
+out:
+	clr_update_report_release(&rep);
+	clr_config_free(cfg);
+	return rc;
+}
+
+/* --server: the server indexes the image from its registry and matches
+ * on its own data (src/http/client.c, as clairctl); the report is then
+ * the same VulnerabilityReport the local pipeline makes. */
+static int from_server(json_t **vr, const char *server, const char *image,
+		       const struct clr_indexer_opts *opts)
+{
+	struct clr_client c = { .server = server, .insecure = opts->source.insecure };
+	int err;
+
+	progress("asking %s", server);
+	err = clr_client_report(vr, &c, image, &opts->source);
+	progress(NULL, NULL);
+	if (err == CLR_EBUSY)
+		return clr_cli_fail("scan", "%s: %s (a server without vulnerability "
+				    "data yet answers so until its first update)",
+				    server, clr_error_msg());
+	if (err)
+		return clr_cli_fail("scan", "%s: %s", server, clr_error_msg());
+	return 0;
+}
+
 /* ---- the command -------------------------------------------------------- */
+
+/* Whether the report shows vulnerability vuln of package name version. */
+static bool shown(const struct clr_report *r, const char *name,
+		  const char *version, const char *vuln)
+{
+	for (size_t i = 0; i < r->findings.len; i++) {
+		const struct clr_report_finding *f =
+			CLR_VEC_AT(&r->findings, struct clr_report_finding, i);
+
+		if (!strcmp(f->package, name) && !strcmp(f->installed, version) &&
+		    !strcmp(f->vuln, vuln))
+			return true;
+	}
+	return false;
+}
+
+/* --format klar: Klar's standard text from "Found N vulnerabilities" on,
+ * rendered by src/klar/ exactly as `clarion klar` prints it, for what the
+ * scan's policy shows (what the ignore file hid counts as Klar's
+ * "Whitelisted"). */
+static int write_klar(FILE *out, const struct clr_report *r)
+{
+	struct clr_klar_vulns all = CLR_KLAR_VULNS_INIT, vs = CLR_KLAR_VULNS_INIT;
+	struct clr_klar_render_opts o = {
+		.format = CLR_KLAR_FORMAT_STANDARD,
+		.min_severity = CLR_KLAR_SEV_UNKNOWN,
+		.whitelisted = r->ignored.len,
+	};
+	struct clr_buf b = CLR_BUF_INIT(1u << 30);
+	size_t counted;
+	int err;
+
+	if ((err = clr_klar_vulns_from_report(&all, r->vr)))
+		goto out;
+	for (size_t i = 0; i < all.n; i++)
+		if (shown(r, all.items[i].feature_name, all.items[i].feature_version,
+			  all.items[i].name))
+			clr_klar_vulns_add(&vs, &all.items[i]);
+	if (!(err = clr_klar_render(&b, &vs, &o, &counted)) &&
+	    fwrite(clr_buf_str(&b), 1, b.len, out) != b.len)
+		err = clr_error_set(CLR_EIO, "writing the report failed");
+out:
+	clr_buf_release(&b);
+	clr_klar_vulns_release(&vs);
+	clr_klar_vulns_release(&all);
+	return err;
+}
+
+static int write_report(FILE *out, enum format fmt, const struct clr_report *r,
+			bool show_not_covered)
+{
+	struct clr_report_meta meta = { .tool_version = CLR_VERSION,
+					.timestamp = scan_time() };
+	struct clr_table_opts topts = {
+		.width = term_width(out), .colour = isatty(fileno(out)),
+		.show_not_covered = show_not_covered,
+	};
+
+	switch (fmt) {
+	case F_KLAR: return write_klar(out, r);
+	case F_JSON: return clr_report_json(out, r);
+	case F_SARIF: return clr_report_sarif(out, r, &meta);
+	case F_CYCLONEDX: return clr_report_cyclonedx(out, r, &meta);
+	default: return clr_report_table(out, r, &topts);
+	}
+}
 
 int cmd_scan(int argc, char **argv)
 {
@@ -524,18 +368,28 @@ int cmd_scan(int argc, char **argv)
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "exit-code", required_argument, NULL, 'x' },
 		{ "ignore-unfixed", no_argument, NULL, 'U' },
+		{ "ignore-file", required_argument, NULL, 'I' },
 		{ "show-not-covered", no_argument, NULL, 'N' },
+		{ "update", no_argument, NULL, 'u' + 256 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct clr_indexer_opts opts = { 0 };
-	const char *db = NULL, *format = "table", *output = NULL, *fail_on = NULL;
-	struct scan sc = { .shown_sev = (1u << NSEV) - 1 };
+	struct clr_report_policy pol = { .severities = 0 };
+	const char *db = NULL, *output = NULL, *ignore_file = NULL, *config = NULL;
+	const char *server = NULL;
+	bool show_not_covered = false, update = false, fail_on = false;
+	enum format fmt = F_TABLE;
+	struct clr_report rep = { 0 };
+	struct clr_ignore *ignore = NULL;
 	struct clr_vindex ix;
-	int have_ix = 0, empty = 1, c, err, rc = CLR_EXIT_ERROR, exit_code = -1;
-	enum clr_severity threshold = CLR_SEV_UNKNOWN;
+	int have_ix = 0, have_rep = 0, empty = 1, c, rc = CLR_EXIT_ERROR, exit_code = -1;
+	enum clr_severity threshold = CLR_SEV_UNKNOWN, worst;
 	struct clr_store *store = NULL;
-	json_t *report = NULL;
+	json_t *report = NULL, *vr = NULL;
 	FILE *out = stdout;
+	const char *image;
 	char *end;
 	long n;
 	size_t i;
@@ -547,18 +401,30 @@ int cmd_scan(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'd': db = optarg; break;
-		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
-		case 'U': sc.ignore_unfixed = 1; break;
-		case 'N': sc.show_not_covered = 1; break;
+		case 'U': pol.ignore_unfixed = true; break;
+		case 'I': ignore_file = optarg; break;
+		case 'N': show_not_covered = true; break;
+		case 'u' + 256: update = true; break;
+		case 'c': config = optarg; break;
+		case 'S': server = optarg; break;
+		case 'f':
+			for (i = 0; i < sizeof(format_names) / sizeof(*format_names); i++)
+				if (!strcmp(optarg, format_names[i]))
+					break;
+			if (i == sizeof(format_names) / sizeof(*format_names))
+				return clr_cli_fail("scan", "unknown format '%s' (table, "
+						    "json, sarif, cyclonedx, klar)", optarg);
+			fmt = (enum format)i;
+			break;
 		case 's':
-			if (parse_severities(optarg, &sc.shown_sev))
+			if (parse_severities(optarg, &pol.severities))
 				return clr_cli_fail("scan", "bad --severity '%s' (a comma "
 					"list of Unknown, Negligible, Low, Medium, High, "
 					"Critical)", optarg);
 			break;
 		case 'F':
-			fail_on = optarg;
+			fail_on = true;
 			if (clr_severity_from_name(&threshold, optarg))
 				return clr_cli_fail("scan", "bad --fail-on '%s' (Unknown, "
 					"Negligible, Low, Medium, High, Critical)", optarg);
@@ -577,56 +443,86 @@ int cmd_scan(int argc, char **argv)
 					    argv[optind - 1]);
 		}
 	}
-	if (strcmp(format, "table") && strcmp(format, "json"))
-		return clr_cli_fail("scan", "unknown format '%s' (table, json)", format);
 	if (optind != argc - 1)
 		return clr_cli_fail("scan", "expected one IMAGE; see 'clarion scan --help'");
 	if (clr_cli_source_check("scan", &opts.source))
 		return CLR_EXIT_ERROR;
-	sc.image = argv[optind];
-	clr_vec_init(&sc.findings, sizeof(struct finding));
-	clr_vec_init(&sc.uncovered, sizeof(struct uncovered));
-	sc.labels = json_array();
+	if (config && !update)
+		return clr_cli_fail("scan", "--config is for --update; see 'clarion "
+				    "scan --help'");
+	if (server && (update || db))
+		return clr_cli_fail("scan", "--server asks the server, which keeps "
+				    "its own data: no --%s", update ? "update" : "db");
+	image = argv[optind];
+	pol.now = time(NULL);
+	/* the ignore file before anything slow: a typo in it must not wait
+	 * for a download to be reported */
+	if (ignore_file) {
+		if (clr_ignore_load(&ignore, ignore_file))
+			return clr_cli_fail("scan", "%s", clr_error_msg());
+		pol.ignore = ignore;
+	}
 
+	if (server) {
+		if (from_server(&vr, server, image, &opts))
+			goto out;
+		goto report;
+	}
 	if (clr_store_open(&store, db)) {
 		clr_cli_fail("scan", "%s", clr_error_msg());
 		goto out;
 	}
+	if (update && run_update(store, config))
+		goto out;
 	/* Before the image: an empty database makes the scan meaningless,
 	 * and saying so must not wait for a download. */
 	if (check_data(store, db, &empty))
 		goto out;
+	progress("loading the vulnerability data%s", "");
 	if (clr_vindex_build(&ix, store)) {
+		progress(NULL, NULL);
 		clr_cli_fail("scan", "loading the vulnerability data: %s",
 			     clr_error_msg());
 		goto out;
 	}
 	have_ix = 1;
 	if (empty && !ix.records) {
+		progress(NULL, NULL);
 		clr_cli_fail("scan", "the database %s has no vulnerability data; "
 			     "fill it with 'clarion update' (or 'clarion db import "
-			     "FILE' offline)", db ? db : "(default)");
+			     "FILE' offline), or scan with --update",
+			     db ? db : "(default)");
 		goto out;
 	}
-	if (clr_index_image(&report, store, sc.image, &opts)) {
-		clr_cli_fail("scan", "%s: %s", sc.image, clr_error_msg());
+	progress("indexing %s", image);
+	if (clr_index_image(&report, store, image, &opts)) {
+		progress(NULL, NULL);
+		clr_cli_fail("scan", "%s: %s", image, clr_error_msg());
 		goto out;
 	}
-	if ((err = clr_match(&sc.vr, &ix, report))) {
-		clr_cli_fail("scan", "%s: matching: %s", sc.image, clr_error_msg());
+	progress("matching %s", image);
+	if (clr_match(&vr, &ix, report)) {
+		progress(NULL, NULL);
+		clr_cli_fail("scan", "%s: matching: %s", image, clr_error_msg());
 		goto out;
 	}
-	if (collect(&sc))
+	progress(NULL, NULL);
+report:
+	have_rep = 1;
+	if (clr_report_build(&rep, vr, image, &pol)) {
+		clr_cli_fail("scan", "%s: %s", image, clr_error_msg());
 		goto out;
-	warn_not_covered(&sc);
+	}
+	warn_not_covered(&rep);
+	warn_expired(ignore, pol.now);
 
 	if (output && !(out = fopen(output, "w"))) {
 		out = stdout;
 		clr_cli_fail("scan", "%s: %s", output, strerror(errno));
 		goto out;
 	}
-	err = !strcmp(format, "json") ? write_json(out, &sc) : write_table(out, &sc);
-	if (out != stdout ? fclose(out) | err : fflush(out) | err) {
+	c = write_report(out, fmt, &rep, show_not_covered);
+	if (out != stdout ? fclose(out) | c : fflush(out) | c) {
 		out = stdout;
 		clr_cli_fail("scan", "writing %s: %s", output ? output : "the report",
 			     strerror(errno));
@@ -635,23 +531,19 @@ int cmd_scan(int argc, char **argv)
 	out = stdout;
 
 	rc = CLR_EXIT_OK;
-	if (fail_on || exit_code >= 0) {
-		for (i = 0; i < clr_vec_len(&sc.findings); i++)
-			if (((struct finding *)clr_vec_get(&sc.findings, i))->sev >= threshold)
-				rc = exit_code >= 0 ? exit_code : CLR_EXIT_FOUND;
-	}
+	if ((fail_on || exit_code >= 0) && clr_report_worst(&rep, &worst) &&
+	    worst >= threshold)
+		rc = exit_code >= 0 ? exit_code : CLR_EXIT_FOUND;
 out:
 	if (out != stdout)
 		fclose(out);
-	for (i = 0; i < clr_vec_len(&sc.findings); i++)
-		free(((struct finding *)clr_vec_get(&sc.findings, i))->title);
-	clr_vec_release(&sc.findings);
-	clr_vec_release(&sc.uncovered);
-	json_decref(sc.vr);
-	json_decref(sc.labels);
+	if (have_rep)
+		clr_report_release(&rep);
+	json_decref(vr);
 	json_decref(report);
 	if (have_ix)
 		clr_vindex_free(&ix);
 	clr_store_close(store);
+	clr_ignore_free(ignore);
 	return rc;
 }

@@ -57,6 +57,144 @@ const struct clr_config_key clr_config_keys[] = {
 	{ "updaters.config", CLR_CONFIG_SETTINGS, NULL, NULL,
 	  "per-source or per-updater settings: updaters.config.NAME.KEY, "
 	  "e.g. updaters.config.debian.url" },
+	/* clarion serve (Clair v4's names; docs/config.md) */
+	{ "http_listen_addr", CLR_CONFIG_STRING, ":6060", NULL,
+	  "the API listener, host:port (:port: every address)" },
+	{ "introspection_addr", CLR_CONFIG_STRING, ":8089", NULL,
+	  "the listener of /healthz, /readyz and /metrics; \"\": none" },
+	{ "indexer.connstring", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair's indexer database (a postgres:// URL), used when `database` "
+	  "is not set" },
+	{ "indexer.scanlock_retry", CLR_CONFIG_INT, "1", NULL,
+	  "accepted for Clair compatibility; clarion waits on the manifest "
+	  "lock itself" },
+	{ "indexer.layer_scan_concurrency", CLR_CONFIG_INT, "0", NULL,
+	  "layers of one manifest fetched and scanned at once (0: 3; at most 8)" },
+	{ "indexer.index_report_request_concurrency", CLR_CONFIG_INT, "0", NULL,
+	  "index requests (POST index_report) served at once, 429 beyond: "
+	  "0: 4 per CPU, negative: unlimited" },
+	{ "indexer.migrations", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility; clarion always migrates on start" },
+	{ "indexer.airgap", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility; not enforced by clarion yet" },
+	{ "matcher.connstring", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair's matcher database, used when neither `database` nor "
+	  "indexer.connstring is set" },
+	{ "matcher.indexer_addr", CLR_CONFIG_STRING, NULL, NULL,
+	  "accepted for Clair compatibility; clarion's matcher reads index "
+	  "reports from the shared database" },
+	{ "matcher.migrations", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility; clarion always migrates on start" },
+	{ "matcher.cache_age", CLR_CONFIG_DURATION, NULL, NULL,
+	  "Cache-Control max-age of vulnerability reports (default: "
+	  "matcher.period)" },
+	{ "matcher.max_conn_pool", CLR_CONFIG_INT, "0", NULL,
+	  "accepted for Clair compatibility (deprecated there too)" },
+	{ "matcher.disable_enrichment", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility; clarion has no enrichers yet" },
+	{ "matcher.index_poll", CLR_CONFIG_DURATION, "5s", NULL,
+	  "clarion: how often a server checks the database for new update "
+	  "operations (another replica's) to reload its vulnerability index" },
+	{ "matchers.names", CLR_CONFIG_LIST, NULL, NULL,
+	  "accepted for Clair compatibility; clarion runs every matcher" },
+	{ "matchers.config", CLR_CONFIG_SETTINGS, NULL, NULL,
+	  "accepted for Clair compatibility" },
+	{ "auth.psk.key", CLR_CONFIG_STRING, NULL, NULL,
+	  "the pre-shared HS256 key, base64; when set, API requests need "
+	  "Authorization: Bearer <JWT>" },
+	{ "auth.psk.iss", CLR_CONFIG_LIST, NULL, NULL,
+	  "issuers accepted besides clair-intraservice" },
+	{ "metrics.name", CLR_CONFIG_STRING, "prometheus", NULL,
+	  "accepted for Clair compatibility; clarion serves Prometheus text" },
+	{ "metrics.prometheus.endpoint", CLR_CONFIG_STRING, "/metrics", NULL,
+	  "accepted for Clair compatibility; clarion serves /metrics" },
+	{ "http.max_body", CLR_CONFIG_INT, "4194304", NULL,
+	  "clarion: largest request body accepted, in bytes (413 beyond)" },
+	{ "http.max_connections", CLR_CONFIG_INT, "1024", NULL,
+	  "clarion: connections served at once per listener" },
+	{ "http.idle_timeout", CLR_CONFIG_DURATION, "120s", NULL,
+	  "clarion: an idle connection is closed after this long (0: never)" },
+	{ "http.shutdown_grace", CLR_CONFIG_DURATION, "30s", NULL,
+	  "clarion: on SIGTERM, how long requests in flight may take to finish" },
+	/* the notifier (Clair v4's names; docs/notifications.md) */
+	{ "notifier.connstring", CLR_CONFIG_STRING, NULL, NULL,
+	  "accepted for Clair compatibility; the notifier uses `database`" },
+	{ "notifier.migrations", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility; clarion always migrates on start" },
+	{ "notifier.indexer_addr", CLR_CONFIG_STRING, NULL, NULL,
+	  "accepted for Clair compatibility; the notifier reads index reports "
+	  "from the shared database" },
+	{ "notifier.matcher_addr", CLR_CONFIG_STRING, NULL, NULL,
+	  "accepted for Clair compatibility; the notifier reads update "
+	  "operations from the shared database" },
+	{ "notifier.poll_interval", CLR_CONFIG_DURATION, "6h", NULL,
+	  "the notifier looks for new update operations at least this often "
+	  "(and within a second of one stored)" },
+	{ "notifier.delivery_interval", CLR_CONFIG_DURATION, "1h", NULL,
+	  "a failed webhook delivery is tried again after this long, doubling "
+	  "per failure up to 8 times as long" },
+	{ "notifier.disable_summary", CLR_CONFIG_BOOL, "false", NULL,
+	  "one notification per (manifest, vulnerability, reason) instead of "
+	  "one per (manifest, reason) with the most severe vulnerability" },
+	{ "notifier.notify_first_update", CLR_CONFIG_BOOL, "false", NULL,
+	  "clarion: an updater's first update operation notifies too (a fresh "
+	  "database is not news by default)" },
+	{ "notifier.retention", CLR_CONFIG_DURATION, "336h", NULL,
+	  "clarion: notification receipts are kept this long (Clair: 14 days)" },
+	{ "notifier.webhook.target", CLR_CONFIG_STRING, NULL, NULL,
+	  "the URL notifications are POSTed to; not set: no delivery" },
+	{ "notifier.webhook.callback", CLR_CONFIG_STRING, NULL, NULL,
+	  "the paging URL sent in each webhook, e.g. "
+	  "http://clarion:6060/notifier/api/v1/notification/ (the id is appended)" },
+	{ "notifier.webhook.headers", CLR_CONFIG_MAP, NULL, NULL,
+	  "headers sent with every webhook: NAME: value, or NAME: [values]" },
+	{ "notifier.webhook.signed", CLR_CONFIG_BOOL, "false", NULL,
+	  "accepted for Clair compatibility (deprecated): the webhook is "
+	  "signed whenever auth.psk is set" },
+	/* Clair v2's config.yaml (reference/clair-api.md §3.2), so that a
+	 * v2-era deployment's file works; each maps onto the v4 key named
+	 * (see clair_v2_translate below), which wins when both are set. */
+	{ "clair.database.type", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: pgsql (accepted)" },
+	{ "clair.database.options.source", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: a libpq connection string or URL; sets `database`" },
+	{ "clair.database.options.cachesize", CLR_CONFIG_INT, "0", NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.api.port", CLR_CONFIG_INT, "0", NULL,
+	  "Clair v2: the API port; sets http_listen_addr to :PORT" },
+	{ "clair.api.healthport", CLR_CONFIG_INT, "0", NULL,
+	  "Clair v2: the health port; sets introspection_addr to :PORT, "
+	  "where GET /health answers" },
+	{ "clair.api.timeout", CLR_CONFIG_DURATION, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.api.paginationkey", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused (clarion's page tokens need no key)" },
+	{ "clair.api.servername", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.api.cafile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.api.keyfile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.api.certfile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.updater.interval", CLR_CONFIG_DURATION, NULL, NULL,
+	  "Clair v2: sets matcher.period; 0 disables the updaters" },
+	{ "clair.notifier.attempts", CLR_CONFIG_INT, "0", NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.renotifyinterval", CLR_CONFIG_DURATION, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.http.endpoint", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: sets notifier.webhook.target" },
+	{ "clair.notifier.http.servername", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.http.cafile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.http.keyfile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.http.certfile", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
+	{ "clair.notifier.http.proxy", CLR_CONFIG_STRING, NULL, NULL,
+	  "Clair v2: accepted, unused" },
 };
 
 const size_t clr_config_keys_count =
@@ -129,6 +267,7 @@ static const char *type_name(enum clr_config_type t)
 	case CLR_CONFIG_DURATION: return "a duration such as 6h or 30m";
 	case CLR_CONFIG_LIST: return "a list of strings";
 	case CLR_CONFIG_SETTINGS: return "a map of names to settings";
+	case CLR_CONFIG_MAP: return "a map of names to values";
 	}
 	return "?";
 }
@@ -239,6 +378,7 @@ static int value_set_text(struct clr_config_value *v, const struct clr_config_ke
 		break;
 	case CLR_CONFIG_LIST:
 	case CLR_CONFIG_SETTINGS:
+	case CLR_CONFIG_MAP:
 		return clr_error_set(CLR_EINVALID, "expected %s", type_name(k->type));
 	}
 	if (err)
@@ -490,6 +630,45 @@ static int set_settings(struct walk *w, const struct clr_config_key *k,
 	return err;
 }
 
+/* A map key: NAME -> scalar or list, kept in the settings hashmap under
+ * NAME alone (no separator: no setting level). */
+static int set_map(struct walk *w, const struct clr_config_key *k,
+		   struct clr_config_value *v, struct fy_node *n, int line)
+{
+	struct fy_node_pair *pair;
+	void *it = NULL;
+	int err = 0;
+
+	if (fy_node_is_alias(n) || !fy_node_is_mapping(n))
+		return fail_at(w, line, k->name, "expected a map of names to values");
+	while (!err && (pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+		int kline = node_line(kn);
+		char *name = scalar_text(w, kn, kline, k->name, "a name");
+		char *path = NULL, *val = NULL;
+
+		if (!name)
+			return CLR_EINVALID;
+		if (asprintf(&path, "%s.%s", k->name, name) < 0)
+			abort();
+		if (!*name || strchr(name, SETTING_SEP))
+			err = fail_at(w, kline, path, "not a usable name");
+		else if (clr_hashmap_count(&v->settings) >= MAX_SETTINGS)
+			err = fail_at(w, kline, path, "too many entries");
+		else if (is_null(vn))
+			; /* null: not set */
+		else if (!(val = setting_text(w, vn, kline, path)))
+			err = CLR_EINVALID;
+		else
+			free(clr_hashmap_put(&v->settings, name, val));
+		free(name);
+		free(path);
+	}
+	if (!err)
+		v->set = true;
+	return err;
+}
+
 static int set_value(struct walk *w, const struct clr_config_key *k,
 		     struct fy_node *n, int line)
 {
@@ -502,6 +681,8 @@ static int set_value(struct walk *w, const struct clr_config_key *k,
 		return set_list(w, k, v, n, line);
 	case CLR_CONFIG_SETTINGS:
 		return set_settings(w, k, v, n, line);
+	case CLR_CONFIG_MAP:
+		return set_map(w, k, v, n, line);
 	default:
 		return set_scalar(w, k, v, n, line);
 	}
@@ -662,6 +843,195 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
+/* ------------------------------------------------------------------ */
+/* Clair v2's config.yaml                                              */
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept). */
+static void url_escape(struct clr_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch))
+			clr_buf_addch(b, (char)ch);
+		else
+			clr_buf_printf(b, "%%%02X", ch);
+	}
+}
+
+/* A libpq keyword/value string ("host=db port=5432 user=clair
+ * sslmode=disable statement_timeout=60000", Clair v2's
+ * database.options.source) as the postgres:// URL the store opens.
+ * Keywords libpq does not know (Go's lib/pq passed them to the server as
+ * run-time parameters) go into options=-c k=v.  NULL for a malformed
+ * string. */
+static char *pg_keywords_to_url(const char *src)
+{
+	static const char *const libpq[] = {
+		"sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+		"connect_timeout", "application_name", "target_session_attrs",
+		"options", "passfile", "channel_binding", "gssencmode", NULL,
+	};
+	struct clr_buf user = CLR_BUF_INIT(1 << 16), pass = CLR_BUF_INIT(1 << 16);
+	struct clr_buf host = CLR_BUF_INIT(1 << 16), port = CLR_BUF_INIT(1 << 16);
+	struct clr_buf db = CLR_BUF_INIT(1 << 16), query = CLR_BUF_INIT(1 << 16);
+	struct clr_buf opts = CLR_BUF_INIT(1 << 16), url = CLR_BUF_INIT(1 << 16);
+	const char *p = src;
+	bool ok = true;
+
+	while (ok && *p) {
+		struct clr_buf val = CLR_BUF_INIT(1 << 16), *dst = NULL;
+		const char *k, *kend;
+		size_t i;
+
+		p += strspn(p, " \t\r\n");
+		if (!*p)
+			break;
+		k = p;
+		while (*p && *p != '=' && !strchr(" \t\r\n", *p))
+			p++;
+		kend = p;
+		p += strspn(p, " \t");
+		if (*p != '=' || kend == k) {
+			ok = false;
+			break;
+		}
+		p++;
+		p += strspn(p, " \t");
+		if (*p == '\'') {
+			for (p++; *p && *p != '\''; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				clr_buf_addch(&val, *p);
+			}
+			if (*p != '\'')
+				ok = false;
+			else
+				p++;
+		} else {
+			for (; *p && !strchr(" \t\r\n", *p); p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				clr_buf_addch(&val, *p);
+			}
+		}
+#define KEY_IS(s) ((size_t)(kend - k) == strlen(s) && !memcmp(k, s, strlen(s)))
+		if (KEY_IS("user"))
+			dst = &user;
+		else if (KEY_IS("password"))
+			dst = &pass;
+		else if (KEY_IS("host") || KEY_IS("hostaddr"))
+			dst = &host;
+		else if (KEY_IS("port"))
+			dst = &port;
+		else if (KEY_IS("dbname"))
+			dst = &db;
+		if (dst) {
+			clr_buf_release(dst);
+			url_escape(dst, clr_buf_str(&val), val.len);
+			clr_buf_addstr(dst, "");
+		} else {
+			for (i = 0; libpq[i] && !KEY_IS(libpq[i]); i++)
+				;
+			if (libpq[i]) {
+				clr_buf_printf(&query, "%s%.*s=", query.len ? "&" : "",
+					       (int)(kend - k), k);
+				url_escape(&query, clr_buf_str(&val), val.len);
+			} else {
+				clr_buf_printf(&opts, "%s-c %.*s=%s", opts.len ? " " : "",
+					       (int)(kend - k), k, clr_buf_str(&val));
+			}
+		}
+#undef KEY_IS
+		clr_buf_release(&val);
+	}
+	if (ok) {
+		clr_buf_addstr(&url, "postgresql://");
+		if (user.len) {
+			clr_buf_addstr(&url, clr_buf_str(&user));
+			if (pass.len)
+				clr_buf_printf(&url, ":%s", clr_buf_str(&pass));
+			clr_buf_addch(&url, '@');
+		}
+		clr_buf_addstr(&url, clr_buf_str(&host));
+		if (port.len)
+			clr_buf_printf(&url, ":%s", clr_buf_str(&port));
+		clr_buf_printf(&url, "/%s", clr_buf_str(&db));
+		if (opts.len) {
+			clr_buf_printf(&query, "%soptions=", query.len ? "&" : "");
+			url_escape(&query, clr_buf_str(&opts), opts.len);
+		}
+		if (query.len)
+			clr_buf_printf(&url, "?%s", clr_buf_str(&query));
+	}
+	clr_buf_release(&user);
+	clr_buf_release(&pass);
+	clr_buf_release(&host);
+	clr_buf_release(&port);
+	clr_buf_release(&db);
+	clr_buf_release(&query);
+	clr_buf_release(&opts);
+	if (!ok) {
+		clr_buf_release(&url);
+		return NULL;
+	}
+	return clr_buf_detach(&url, NULL);
+}
+
+/* Sets v4 key to value unless the file set it itself. */
+static int set_unless(struct clr_config *c, const char *key, const char *value)
+{
+	if (clr_config_is_set(c, key))
+		return 0;
+	return clr_config_set(c, key, value);
+}
+
+/* Maps the clair.* keys of a Clair v2 file onto clarion's. */
+static int clair_v2_translate(struct clr_config *c, const char *name)
+{
+	const char *src = clr_config_string(c, "clair.database.options.source");
+	const char *hook = clr_config_string(c, "clair.notifier.http.endpoint");
+	char text[64];
+	int err = 0;
+
+	if (src && *src && !clr_config_is_set(c, "database")) {
+		char *url = strstr(src, "://") ? clr_strdup(src) :
+			    pg_keywords_to_url(src);
+
+		if (!url)
+			return clr_error_set(CLR_EINVALID, "'clair.database.options."
+					     "source' in %s: not a libpq connection "
+					     "string", name);
+		err = clr_config_set(c, "database", url);
+		free(url);
+	}
+	if (!err && clr_config_int(c, "clair.api.port") > 0) {
+		snprintf(text, sizeof(text), ":%lld",
+			 (long long)clr_config_int(c, "clair.api.port"));
+		err = set_unless(c, "http_listen_addr", text);
+	}
+	if (!err && clr_config_int(c, "clair.api.healthport") > 0) {
+		snprintf(text, sizeof(text), ":%lld",
+			 (long long)clr_config_int(c, "clair.api.healthport"));
+		err = set_unless(c, "introspection_addr", text);
+	}
+	if (!err && clr_config_is_set(c, "clair.updater.interval")) {
+		int64_t ms = clr_config_duration_ms(c, "clair.updater.interval");
+
+		/* "0 disables the updater" */
+		if (ms <= 0) {
+			err = set_unless(c, "matcher.disable_updaters", "true");
+		} else {
+			snprintf(text, sizeof(text), "%lldms", (long long)ms);
+			err = set_unless(c, "matcher.period", text);
+		}
+	}
+	if (!err && hook && *hook)
+		err = set_unless(c, "notifier.webhook.target", hook);
+	return err;
+}
+
 int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 		     const char *name)
 {
@@ -728,6 +1098,8 @@ int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 		goto done;
 	}
 	err = walk_mapping(&w, root, NULL);
+	if (!err)
+		err = clair_v2_translate(c, name);
 done:
 	if (doc)
 		fy_document_destroy(doc);
@@ -852,6 +1224,18 @@ const char *const *clr_config_list(const struct clr_config *c, const char *key,
 	if (n)
 		*n = v->list_len;
 	return (const char *const *)v->list;
+}
+
+bool clr_config_map_next(const struct clr_config *c, const char *key,
+			 size_t *pos, const char **name, const char **value)
+{
+	struct clr_config_value *v = value_of(c, key, CLR_CONFIG_MAP);
+	void *val = NULL;
+
+	if (!clr_hashmap_next(&v->settings, pos, name, &val))
+		return false;
+	*value = val;
+	return true;
 }
 
 const char *clr_config_setting(const struct clr_config *c, const char *key,

@@ -31,6 +31,8 @@
  *   settings  a map NAME -> {KEY: scalar}: per-component settings such as
  *             updaters.config.debian.url; a list of scalars as a value is
  *             passed on joined with commas
+ *   map       a map NAME -> scalar or list of scalars (joined with
+ *             commas): HTTP headers, notifier.webhook.headers
  *
  * Getters are given a key of the table and the type of its row; anything
  * else is a programming error and aborts.
@@ -54,6 +56,7 @@ enum clr_config_type {
 	CLR_CONFIG_DURATION,
 	CLR_CONFIG_LIST,
 	CLR_CONFIG_SETTINGS,
+	CLR_CONFIG_MAP,
 };
 
 struct clr_config_key {
@@ -128,6 +131,11 @@ const char *clr_config_setting(const struct clr_config *c, const char *key,
  * tried, the longest name first. */
 const char *clr_config_setting_path(const struct clr_config *c, const char *key,
 				    const char *path);
+
+/* Iterates over a map key's entries, in no particular order: start with
+ * *pos = 0; each call that returns true sets *name and *value (borrowed). */
+bool clr_config_map_next(const struct clr_config *c, const char *key,
+			 size_t *pos, const char **name, const char **value);
 
 /* log_level as clarion's level (Clair's debug-color is debug; fatal and
  * panic are error). */

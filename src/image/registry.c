@@ -128,6 +128,9 @@ struct fetch_opts {
 	bool registry_auth;       /* authenticate to the registry, answer 401s */
 	const char *fixed_auth;   /* else: this Authorization value ... */
 	const char *auth_origin;  /* ... for requests to this URL's origin */
+	const char *const *fixed_headers; /* and/or these "Name: value" lines
+					   * (NULL-terminated), to that origin
+					   * only, never after a redirect away */
 	bool allow_401;           /* a 401 is an answer, not an error (the ping) */
 	bool stream;              /* long download: no overall time limit */
 	atomic_bool *cancel;      /* set by another thread to stop, or NULL */
@@ -471,8 +474,8 @@ static void handle_put(struct registry *r, CURL *c)
 
 /* Runs one GET of url; the outcome is in resp (resp->cc, resp->status). */
 static void perform(struct registry *r, const char *url, const char *authz,
-		    const struct fetch_opts *fo, struct sink *sink,
-		    struct response *resp)
+		    const char *const *extra, const struct fetch_opts *fo,
+		    struct sink *sink, struct response *resp)
 {
 	struct exchange x = { handle_get(r), resp, sink, fo->cancel };
 	struct curl_slist *hdrs = NULL;
@@ -517,6 +520,8 @@ static void perform(struct registry *r, const char *url, const char *authz,
 		snprintf(auth_line, n, "Authorization: %s", authz);
 		hdrs = curl_slist_append(hdrs, auth_line);
 	}
+	for (; extra && *extra; extra++)
+		hdrs = curl_slist_append(hdrs, *extra);
 	if (hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
@@ -656,7 +661,7 @@ static int fetch(struct registry *r, const char *start_url,
 	bool challenged = false;
 	long backoff = BACKOFF_FIRST_MS;
 
-	if (!fo->registry_auth && fo->fixed_auth)
+	if (!fo->registry_auth && (fo->fixed_auth || fo->fixed_headers))
 		auth_origin = own_origin = origin_of(fo->auth_origin);
 	for (;;) {
 		bool to_registry = same_origin(r->origin, url);
@@ -671,12 +676,13 @@ static int fetch(struct registry *r, const char *start_url,
 		if (may_auth && fo->registry_auth) {
 			if ((err = auth_value(r, &authz)))
 				break;
-		} else if (may_auth) {
+		} else if (may_auth && fo->fixed_auth) {
 			authz = clr_strdup(fo->fixed_auth);
 		}
 		if (sink->reset)
 			sink->reset(sink->ctx);
-		perform(r, url, authz, fo, sink, resp);
+		perform(r, url, authz, may_auth ? fo->fixed_headers : NULL, fo,
+			sink, resp);
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
@@ -1001,6 +1007,7 @@ struct blob_stream {
 	struct clr_stream base;
 	struct registry *r;       /* holds a reference */
 	char *url;
+	char **headers;           /* clr_registry_open_url's, or NULL */
 	char what[160];
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -1058,7 +1065,11 @@ static void *blob_thread(void *arg)
 	int err;
 
 	fo.what = b->what;
-	fo.registry_auth = true;
+	fo.registry_auth = !b->headers;
+	if (b->headers) {
+		fo.fixed_headers = (const char *const *)b->headers;
+		fo.auth_origin = b->url;
+	}
 	fo.stream = true;
 	fo.cancel = &b->cancel;
 	response_init(&resp);
@@ -1111,6 +1122,11 @@ static void blob_free(struct blob_stream *b)
 	registry_unref(b->r);
 	free(b->ring);
 	free(b->url);
+	for (size_t i = 0; b->headers && b->headers[i]; i++) {
+		explicit_bzero(b->headers[i], strlen(b->headers[i]));
+		free(b->headers[i]);
+	}
+	free(b->headers);
 	free(b->errmsg);
 	free(b);
 }
@@ -1127,12 +1143,13 @@ static void blob_close(struct clr_stream *s)
 	blob_free(b);
 }
 
+static int blob_start(struct clr_stream **out, struct blob_stream *b);
+
 static int registry_open_blob(struct clr_stream **out,
 			      struct clr_image_source *src, const char *digest)
 {
 	struct registry *r = reg_of(src);
 	struct blob_stream *b;
-	int err;
 
 	*out = NULL;
 	if (clr_digest_parse(NULL, digest))
@@ -1145,6 +1162,14 @@ static int registry_open_blob(struct clr_stream **out,
 	b->url = repo_url(r, "blobs", digest);
 	snprintf(b->what, sizeof(b->what), "blob %s of %.60s", digest,
 		 r->ref->repository);
+	return blob_start(out, b);
+}
+
+/* Starts b's download thread and waits for the answer's first byte. */
+static int blob_start(struct clr_stream **out, struct blob_stream *b)
+{
+	int err;
+
 	b->ring = clr_malloc(RING_SIZE);
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cond, NULL);
@@ -1374,4 +1399,66 @@ const struct clr_reference *
 clr_registry_source_reference(const struct clr_image_source *src)
 {
 	return ((const struct registry *)src)->ref;
+}
+
+int clr_registry_open_url(struct clr_stream **out, const char *url,
+			  const char *const *headers, const char *what,
+			  const struct clr_source_opts *opts)
+{
+	static const struct clr_source_opts defaults = { 0 };
+	struct blob_stream *b;
+	struct registry *r;
+	const char *ca;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	pthread_once(&curl_once, curl_init_once);
+	r = clr_calloc(1, sizeof(*r));
+	atomic_init(&r->refs, 1);
+	r->base.ops = &registry_ops;
+	r->insecure = opts->insecure != 0;
+	r->timeout = opts->timeout_secs > 0 ? opts->timeout_secs
+					    : DEFAULT_TIMEOUT_SECS;
+	if ((ca = ca_file_from_env()))
+		r->ca_file = clr_strdup(ca);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->pool_lock, NULL);
+	clr_hashmap_init(&r->tokens.map);
+	if (!(r->origin = origin_of(url))) {
+		registry_unref(r);
+		return clr_error_set(CLR_EINVALID, "%s: '%.200s' is not an http "
+				     "or https URL", what, url);
+	}
+	r->base_url = clr_strdup(r->origin);
+
+	b = clr_calloc(1, sizeof(*b));
+	b->base.read = blob_read;
+	b->base.close = blob_close;
+	b->r = r;  /* the stream takes the only reference */
+	b->url = clr_strdup(url);
+	while (headers && headers[n])
+		n++;
+	/* Even with no header, fixed-header mode (no registry auth dance). */
+	b->headers = clr_calloc(n + 1, sizeof(*b->headers));
+	for (size_t i = 0; i < n; i++)
+		b->headers[i] = clr_strdup(headers[i]);
+	snprintf(b->what, sizeof(b->what), "%s", what);
+	return blob_start(out, b);
+}
+
+int clr_registry_blob_location(struct clr_image_source *src, const char *digest,
+			       char **url, char **authorization)
+{
+	struct registry *r = reg_of(src);
+	int err;
+
+	*url = *authorization = NULL;
+	if (clr_digest_parse(NULL, digest))
+		return clr_error_prefix(CLR_EINVALID, "blob digest");
+	if ((err = auth_value(r, authorization)))
+		return err;
+	*url = repo_url(r, "blobs", digest);
+	return 0;
 }

@@ -44,6 +44,28 @@ int clr_registry_get_blob_bytes(struct clr_image_source *src,
 				const char *digest, size_t max, char **bytes,
 				size_t *len);
 
+/* A stream of the blob at url, for blobs whose location a client gave
+ * (the layers of a Clair Manifest): a GET sent with headers ("Name: value"
+ * lines, NULL-terminated, may be NULL) to url's origin only.  Redirects
+ * are followed (at most 5), and the headers, Authorization included, are
+ * never sent to another origin (scheme, host, port), as libcurl's
+ * CURLOPT_UNRESTRICTED_AUTH=0 does for credentials.  No registry login is
+ * attempted: the headers are the credentials.  Retries, timeouts, trust
+ * and error codes as for registry blobs; what names the blob in messages.
+ * opts: insecure and timeout_secs are used; NULL means the defaults. */
+int clr_registry_open_url(struct clr_stream **out, const char *url,
+			  const char *const *headers, const char *what,
+			  const struct clr_source_opts *opts);
+
+/* Where a blob of a registry source is and what a client must send to get
+ * it, for handing the fetch to someone else (a Clair Manifest for
+ * `clarion serve`, as clairctl builds one): the blob URL in *url and the
+ * Authorization value the registry wants for this repository ("Bearer
+ * <token>" with a pull token fetched now if needed, or "Basic ...") in
+ * *authorization, NULL when it wants none.  Both are the caller's. */
+int clr_registry_blob_location(struct clr_image_source *src, const char *digest,
+			       char **url, char **authorization);
+
 /* The parsed, normalised reference of a registry source.  Borrowed. */
 const struct clr_reference *
 clr_registry_source_reference(const struct clr_image_source *src);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "image/image.h"
+#include "image/uri.h"
 #include "indexer/artifacts.h"
 #include "indexer/coalesce.h"
 #include "scanners/scanner.h"
@@ -301,12 +302,62 @@ static int index_dir(json_t **report, struct clr_image *img,
 	return err;
 }
 
+static int index_resolved(json_t **report, struct clr_store *store,
+			  struct clr_image_source *src, struct clr_image *img,
+			  const struct clr_indexer_opts *opts);
+
 int clr_index_image(json_t **report, struct clr_store *store,
 		    const char *image, const struct clr_indexer_opts *opts)
 {
 	static const struct clr_indexer_opts no_opts;
 	struct clr_image_source *src = NULL;
 	struct clr_image *img = NULL;
+	int err;
+
+	*report = NULL;
+	if (!opts)
+		opts = &no_opts;
+	/* CheckManifest */
+	if ((err = clr_image_source_open(&src, image, &opts->source)))
+		return err;
+	if ((err = clr_image_resolve(&img, src, opts->source.platform)))
+		goto out;
+	if (img->rootfs)
+		err = index_dir(report, img, opts);
+	else
+		err = index_resolved(report, store, src, img, opts);
+out:
+	clr_image_free(img);
+	clr_image_source_free(src);
+	return err;
+}
+
+int clr_index_manifest(json_t **report, struct clr_store *store,
+		       const struct clr_uri_manifest *m,
+		       const struct clr_indexer_opts *opts)
+{
+	static const struct clr_indexer_opts no_opts;
+	struct clr_image_source *src = NULL;
+	struct clr_image *img = NULL;
+	int err;
+
+	*report = NULL;
+	if (!opts)
+		opts = &no_opts;
+	if ((err = clr_uri_source_open(&src, m, &opts->source)))
+		return err;
+	clr_uri_manifest_image(&img, m);
+	err = index_resolved(report, store, src, img, opts);
+	clr_image_free(img);
+	clr_image_source_free(src);
+	return err;
+}
+
+/* From CheckManifest's store lookup on, for a resolved image with layers. */
+static int index_resolved(json_t **report, struct clr_store *store,
+			  struct clr_image_source *src, struct clr_image *img,
+			  const struct clr_indexer_opts *opts)
+{
 	struct clr_store_lock *lock = NULL;
 	struct clr_store_scanner ids[NSCANNERS_MAX + 1];
 	struct clr_coalesce_layer *cl = NULL;
@@ -315,9 +366,6 @@ int clr_index_image(json_t **report, struct clr_store *store,
 	size_t nids = 0, i;
 	int nthreads, err;
 
-	*report = NULL;
-	if (!opts)
-		opts = &no_opts;
 	if (clr_scanners_count > NSCANNERS_MAX)
 		return clr_error_set(CLR_ERROR, "too many scanners");
 	for (i = 0; i < clr_scanners_count; i++) {
@@ -327,15 +375,6 @@ int clr_index_image(json_t **report, struct clr_store *store,
 	ids[nids].name = CLR_LAYER_SCANNER_NAME;
 	ids[nids++].version = CLR_LAYER_SCANNER_VERSION;
 
-	/* CheckManifest */
-	if ((err = clr_image_source_open(&src, image, &opts->source)))
-		return err;
-	if ((err = clr_image_resolve(&img, src, opts->source.platform)))
-		goto out;
-	if (img->rootfs) {
-		err = index_dir(report, img, opts);
-		goto out;
-	}
 	if (store) {
 		/* A finished report is final, so the common case, an image
 		 * already indexed, is answered without taking the lock (which
@@ -435,7 +474,5 @@ out:
 		if (!err && uerr)
 			err = uerr;
 	}
-	clr_image_free(img);
-	clr_image_source_free(src);
 	return err;
 }

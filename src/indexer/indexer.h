@@ -41,6 +41,16 @@ struct clr_indexer_opts {
 int clr_index_image(json_t **report, struct clr_store *store,
 		    const char *image, const struct clr_indexer_opts *opts);
 
+struct clr_uri_manifest;
+
+/* The same for a Clair v4 Manifest (image/uri.h): the layers are fetched
+ * from their URIs with their headers (opts->source: insecure and
+ * timeout_secs apply), and the report is keyed by m->hash.  m is
+ * borrowed. */
+int clr_index_manifest(json_t **report, struct clr_store *store,
+		       const struct clr_uri_manifest *m,
+		       const struct clr_indexer_opts *opts);
+
 /* The scanner set's state (Clair's index_state), as a string. */
 const char *clr_indexer_state(void);
 

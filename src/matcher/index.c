@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -410,6 +412,72 @@ static int brec_cmp(const void *a, const void *b)
 	return strcmp(x->r.id, y->r.id);
 }
 
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const void *const *)a;
+	uintptr_t y = (uintptr_t)*(const void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sets every advisory's name_rank.  Names are interned (equal names are
+ * one pointer), so the distinct names are the distinct pointers: sorted
+ * by address to find them, by strcmp to rank them, and found again by
+ * address for each advisory. */
+static void rank_names(struct build *b)
+{
+	const char **names = clr_calloc(b->advs.count + 1, sizeof(*names));
+	const char **sorted;
+	size_t n = 0, u = 0;
+
+	for (size_t i = 0; i < b->advs.cap; i++)
+		if (b->advs.slots[i].p)
+			names[n++] = ((struct clr_vadv *)
+				      b->advs.slots[i].p)->name;
+	if (n)
+		qsort(names, n, sizeof(*names), ptr_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (!u || names[u - 1] != names[i])
+			names[u++] = names[i];
+	sorted = clr_calloc(u + 1, sizeof(*sorted));
+	memcpy(sorted, names, u * sizeof(*names));
+	if (u)
+		qsort(sorted, u, sizeof(*sorted), name_cmp);
+	/* names[] (by address) gets its rank in a parallel array */
+	{
+		uint32_t *rank = clr_calloc(u + 1, sizeof(*rank));
+		uint32_t r = 0;
+
+		for (size_t i = 0; i < u; i++) {
+			const char **at;
+
+			if (i && strcmp(sorted[i - 1], sorted[i]))
+				r++;
+			at = bsearch(&sorted[i], names, u, sizeof(*names),
+				     ptr_cmp);
+			rank[at - names] = r;
+		}
+		for (size_t i = 0; i < b->advs.cap; i++) {
+			struct clr_vadv *a = b->advs.slots[i].p;
+			const char **at;
+
+			if (!a)
+				continue;
+			at = bsearch(&a->name, names, u, sizeof(*names),
+				     ptr_cmp);
+			a->name_rank = rank[at - names];
+		}
+		free(rank);
+	}
+	free(sorted);
+	free(names);
+}
+
 void clr_vindex_finish(struct clr_vindex *ix)
 {
 	struct build *b = ix->build;
@@ -423,6 +491,7 @@ void clr_vindex_finish(struct clr_vindex *ix)
 	/* Sorted buckets make every report's order independent of the order
 	 * the store returned rows in; equal hashes are equal records (the
 	 * same record from two operations' overlap), kept once. */
+	rank_names(b);
 	br = b->recs.items;
 	n = b->recs.len;
 	if (n)	/* qsort(NULL, 0, ...) is undefined */
@@ -449,6 +518,9 @@ void clr_vindex_finish(struct clr_vindex *ix)
 		ix->recs[w++] = r;
 	}
 	ix->recs = clr_realloc(ix->recs, (w ? w : 1) * sizeof(*ix->recs));
+	/* calloc of this size maps fresh zero pages: only the slots of
+	 * records that some report matched ever become resident */
+	ix->cache = clr_calloc(w ? w : 1, sizeof(*ix->cache));
 	/* offsets become pointers once the array has stopped moving */
 	{
 		size_t pos = 0;
@@ -499,10 +571,15 @@ const struct clr_vbucket *clr_vindex_lookup(const struct clr_vindex *ix,
 					    const char *ns, const char *name)
 {
 	char key[1536];
-	int n = snprintf(key, sizeof(key), "%s\x1f%s", ns, name);
+	size_t a = strlen(ns), b = strlen(name);
 
-	if (n < 0 || (size_t)n >= sizeof(key))
+	/* the key clr_vindex_add made with snprintf, without its cost (two
+	 * lookups per package per report) */
+	if (a + b + 2 > sizeof(key))
 		return NULL;
+	memcpy(key, ns, a);
+	key[a] = '\x1f';
+	memcpy(key + a + 1, name, b + 1);
 	return clr_hashmap_get(&ix->buckets, key);
 }
 
@@ -515,6 +592,17 @@ void clr_vindex_free(struct clr_vindex *ix)
 {
 	if (ix->build)
 		clr_vindex_finish(ix);
+	/* the shared JSON of the report cache: the index holds one
+	 * reference to each; reports still alive hold their own */
+	for (size_t i = 0; ix->cache && i < ix->records; i++) {
+		struct clr_vmeta *m =
+			(struct clr_vmeta *)(uintptr_t)ix->recs[i].meta;
+
+		json_decref(ix->cache[i]);
+		json_decref(m->dist_json);
+		m->dist_json = NULL;
+	}
+	free(ix->cache);
 	clr_hashmap_release(&ix->buckets, NULL);
 	free(ix->recs);
 	clr_hashmap_release(&ix->namespaces, NULL);

@@ -45,12 +45,19 @@ struct clr_vmeta {
 	enum clr_vscheme scheme;
 	const char *package_kind, *package_module, *arch, *arch_op;
 	int source_keyed;   /* package_kind is "source" */
+	/* The "distribution" object of this meta's Vulnerabilities, built by
+	 * the first report that needs it and shared (json_t *; match.c). */
+	void *dist_json;
 };
 
 /* What a record shares with the other records of its advisory. */
 struct clr_vadv {
 	const char *name, *description, *issued, *links, *severity;
 	enum clr_severity normalized_severity;
+	/* name's place among every advisory name of the index in strcmp
+	 * order (equal names, equal ranks): reports order by name by
+	 * comparing two integers */
+	uint32_t name_rank;
 };
 
 /* One record, compact. */
@@ -80,7 +87,19 @@ struct clr_vindex {
 	size_t skipped;                /* records dropped: bad scheme/version */
 	size_t dropped_dups;           /* identical records kept once */
 	void *build;                   /* build state; NULL once built */
+	/* The report cache (match.c): per record (same position as recs),
+	 * its Vulnerability object (json_t *), built by the first report
+	 * that matches the record and shared by every later one.  Filled
+	 * with atomic compare-and-swap: the only part of an index that
+	 * changes after finish, invisible to callers.  cache_bytes (atomic)
+	 * estimates what it holds; past CLR_VINDEX_CACHE_MAX, objects are
+	 * built per report instead. */
+	void **cache;
+	size_t cache_bytes;
 };
+
+/* How much the report cache of one index may hold (bytes, estimated). */
+#define CLR_VINDEX_CACHE_MAX ((size_t)32 << 20)
 
 /* The namespace of a distribution or an ecosystem into out (size n):
  * "<did>:<normalised version>" (see the list above; an empty version

@@ -25,14 +25,56 @@
 #include "util/log.h"
 #include "version/version.h"
 
+/* One namespace a package lives in, and its distribution (NULL for a
+ * repository's). */
+struct pns {
+	char ns[512];
+	json_t *dist;   /* borrowed from the IndexReport */
+	bool covered;   /* clr_vindex_covers() */
+};
+
 /* One match call. */
 struct mctx {
 	const struct clr_vindex *ix;
 	json_t *ir;                  /* the IndexReport */
-	struct clr_hashmap byname;   /* package name -> json array of pkgs */
+	/* package name -> json array of pkgs; made on first use (only OVAL
+	 * conditions ask: most reports never need it) */
+	struct clr_hashmap byname;
+	bool have_byname;
 	json_t *vulns;               /* id -> Vulnerability */
 	json_t *dist;                /* the distribution being matched */
+	/* the IndexReport's environments, distributions, repository */
+	json_t *envs, *dists, *repos;
+	/* dist_ns()'s last answer: the distribution object it was for */
+	json_t *memo_dist;
+	bool memo_ok;
+	struct pns memo;
 };
+
+/* The report's packages by name, for OVAL's package and file tests. */
+static struct clr_hashmap *byname(struct mctx *c)
+{
+	json_t *pkg;
+	const char *id;
+
+	if (c->have_byname)
+		return &c->byname;
+	c->have_byname = true;
+	json_object_foreach(json_object_get(c->ir, "packages"), id, pkg) {
+		const char *name = json_string_value(json_object_get(pkg,
+								     "name"));
+		json_t *list;
+
+		if (!name)
+			name = "";
+		if (!(list = clr_hashmap_get(&c->byname, name))) {
+			list = json_array();
+			clr_hashmap_put(&c->byname, name, list);
+		}
+		json_array_append(list, pkg);
+	}
+	return &c->byname;
+}
 
 /* The package being matched, with its versions parsed per scheme on
  * demand (a package is compared with many records of one scheme). */
@@ -321,7 +363,7 @@ static bool package_cond(struct mctx *c, const struct clr_vrec *r,
 		json_t *list;
 
 		if (json_string_value(nm) &&
-		    (list = clr_hashmap_get(&c->byname, json_string_value(nm))))
+		    (list = clr_hashmap_get(byname(c), json_string_value(nm))))
 			json_array_extend(items, list);
 	}
 	json_decref(names);
@@ -386,7 +428,7 @@ static bool file_cond(struct mctx *c, json_t *cond)
 
 		if (!ne)
 			continue;
-		while (clr_hashmap_next(&c->byname, &pos, &key, &val)) {
+		while (clr_hashmap_next(byname(c), &pos, &key, &val)) {
 			json_t *it;
 			size_t j;
 
@@ -644,6 +686,42 @@ static bool rec_matches(struct mctx *c, struct mpkg *p,
 
 /* --- report --------------------------------------------------------------- */
 
+/* Puts fresh (taken) in *slot unless another thread was first, and sets
+ * *out to the object in the slot, which the slot owns.  Whether fresh
+ * went in. */
+static bool install(json_t **out, void **slot, json_t *fresh)
+{
+	void *expected = NULL;
+
+	if (__atomic_compare_exchange_n(slot, &expected, fresh, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		*out = fresh;
+		return true;
+	}
+	json_decref(fresh);
+	*out = expected;
+	return false;
+}
+
+/* The distribution object of meta m, shared by all its records. */
+static json_t *dist_json(const struct clr_vmeta *m)
+{
+	void **slot = &((struct clr_vmeta *)(uintptr_t)m)->dist_json;
+	json_t *d = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (d)
+		return d;
+	install(&d, slot, json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		"did", m->dist_did, "name", m->dist_name,
+		"version", m->dist_version,
+		"version_code_name", m->dist_version_code_name,
+		"version_id", m->dist_version_id,
+		"pretty_name", m->dist_pretty_name,
+		"cpe", m->dist_cpe));
+	return d;
+}
+
 static json_t *vuln_json(const struct clr_vrec *r)
 {
 	const struct clr_vmeta *m = r->meta;
@@ -669,14 +747,7 @@ static json_t *vuln_json(const struct clr_vrec *r)
 		      "package", pkg,
 		      "fixed_in_version", r->fixed_in_version);
 	if (*m->dist_did)
-		json_object_set_new(o, "distribution", json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			"did", m->dist_did, "name", m->dist_name,
-			"version", m->dist_version,
-			"version_code_name", m->dist_version_code_name,
-			"version_id", m->dist_version_id,
-			"pretty_name", m->dist_pretty_name,
-			"cpe", m->dist_cpe));
+		json_object_set(o, "distribution", dist_json(m));
 	if (*m->repo_name)
 		json_object_set_new(o, "repository", json_pack(
 			"{s:s, s:s}", "name", m->repo_name,
@@ -686,108 +757,210 @@ static json_t *vuln_json(const struct clr_vrec *r)
 	return o;
 }
 
-/* A hit: its id and what orders a package's list. */
+/* What a cached Vulnerability costs, roughly (for CLR_VINDEX_CACHE_MAX):
+ * jansson's objects, pairs and string headers (~2.5 KiB for the 14 keys
+ * and the package object, measured as resident memory over 12,000
+ * cached objects) plus the text. */
+static size_t vuln_cost(const struct clr_vrec *r)
+{
+	return 2560 + strlen(r->adv->description) + strlen(r->adv->links) +
+	       strlen(r->adv->name) + strlen(r->adv->severity) +
+	       strlen(r->package_name) + strlen(r->fixed_in_version);
+}
+
+/* Record r's Vulnerability object, a new reference.  Built once per
+ * index and shared by every report after (the index never changes, and
+ * jansson's reference counts and dumps are thread-safe), so a report of
+ * hundreds of vulnerabilities costs a few hundred increments instead of
+ * tens of thousands of allocations to build and free.  Past the cache's
+ * budget, each report builds its own. */
+static json_t *vuln_shared(const struct clr_vindex *ix,
+			   const struct clr_vrec *r)
+{
+	void **slot = &ix->cache[r - ix->recs];
+	size_t *bytes = &((struct clr_vindex *)(uintptr_t)ix)->cache_bytes;
+	json_t *o = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	size_t cost;
+
+	if (o)
+		return json_incref(o);
+	cost = vuln_cost(r);
+	if (__atomic_add_fetch(bytes, cost, __ATOMIC_RELAXED) >
+	    CLR_VINDEX_CACHE_MAX) {
+		__atomic_sub_fetch(bytes, cost, __ATOMIC_RELAXED);
+		return vuln_json(r);
+	}
+	if (!install(&o, slot, vuln_json(r)))
+		__atomic_sub_fetch(bytes, cost, __ATOMIC_RELAXED);
+	return json_incref(o);
+}
+
+/* A hit: its record and what orders a package's list, copied out of the
+ * advisory so that sorting thousands of hits does not chase a pointer
+ * per comparison. */
 struct hit {
 	const struct clr_vrec *r;
+	uint64_t key;   /* most severe first, then by name rank */
 };
 
 static int hit_cmp(const void *a, const void *b)
 {
-	const struct clr_vrec *x = ((const struct hit *)a)->r;
-	const struct clr_vrec *y = ((const struct hit *)b)->r;
-	int c;
+	const struct hit *x = a, *y = b;
 
-	if (x->adv->normalized_severity != y->adv->normalized_severity)
-		return x->adv->normalized_severity >
-		       y->adv->normalized_severity ? -1 : 1;
-	if ((c = strcmp(x->adv->name, y->adv->name)))
-		return c;
-	return strcmp(x->id, y->id);
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	/* equal keys: equal severity and name (ranks are of names) */
+	return strcmp(x->r->id, y->r->id);
 }
 
 static void scan_bucket(struct mctx *c, struct mpkg *p,
 			const struct clr_vbucket *bk, int want_source,
 			struct clr_vec *hits)
 {
+	/* No record can be a hit twice: a bucket holds each record once,
+	 * and a package's buckets are all different ((namespace, name) with
+	 * its namespaces deduplicated, name and source name different).  So
+	 * no search of the hits so far (quadratic for a package with
+	 * thousands of CVEs). */
 	for (size_t i = 0; bk && i < bk->len; i++) {
 		const struct clr_vrec *r = &bk->recs[i];
-		struct hit h = { r };
-		bool dup = false;
+		struct hit h = {
+			.r = r,
+			.key = (uint64_t)(UINT32_MAX - (uint32_t)
+					  r->adv->normalized_severity) << 32 |
+			       r->adv->name_rank,
+		};
 
 		if (want_source >= 0 && r->meta->source_keyed != want_source)
 			continue;
 		if (!rec_matches(c, p, r))
 			continue;
-		for (size_t j = 0; j < hits->len && !dup; j++)
-			dup = CLR_VEC_AT(hits, struct hit, j)->r == r;
-		if (!dup)
-			CLR_VEC_PUSH(hits, &h);
+		CLR_VEC_PUSH(hits, &h);
 	}
 }
+
+/* A package id with what orders it, measured once rather than in every
+ * comparison. */
+struct pid {
+	const char *id;
+	size_t len;
+	bool num;       /* all digits */
+};
 
 /* Package ids in a stable order: numeric ids by value, others after, in
  * byte order (the indexer numbers them "1", "2", ...). */
 static int id_cmp(const void *a, const void *b)
 {
-	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-	size_t lx = strspn(x, "0123456789"), ly = strspn(y, "0123456789");
-	bool nx = lx && !x[lx], ny = ly && !y[ly];
+	const struct pid *x = a, *y = b;
 
-	if (nx != ny)
-		return nx ? -1 : 1;
-	if (nx && strlen(x) != strlen(y))
-		return strlen(x) < strlen(y) ? -1 : 1;
-	return strcmp(x, y);
+	if (x->num != y->num)
+		return x->num ? -1 : 1;
+	if (x->num && x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return strcmp(x->id, y->id);
 }
 
-/* The namespaces one package lives in, deduplicated, into nss (json array
- * of [namespace, distribution-or-null]). */
-static void pkg_namespaces(json_t *ir, const char *pkgid, json_t *nss)
+/* The namespace of distribution d, remembered for the next package: an
+ * image has one distribution and hundreds of packages in it. */
+static bool dist_ns(struct mctx *c, json_t *d, struct pns *out)
 {
-	json_t *envs = json_object_get(json_object_get(ir, "environments"),
-				       pkgid);
-	json_t *dists = json_object_get(ir, "distributions");
-	json_t *repos = json_object_get(ir, "repository");
-	json_t *env, *rid, *x;
-	size_t i, j, k;
-	char ns[512];
+	if (d != c->memo_dist) {
+		c->memo_dist = d;
+		c->memo_ok = clr_vindex_namespace(c->memo.ns,
+						  sizeof(c->memo.ns),
+						  jstr(d, "did"),
+						  jstr(d, "version_id"),
+						  jstr(d, "version_code_name"),
+						  NULL) != NULL;
+		if (c->memo_ok) {
+			c->memo.dist = d;
+			c->memo.covered = clr_vindex_covers(c->ix, c->memo.ns);
+		}
+	}
+	if (c->memo_ok)
+		*out = c->memo;
+	return c->memo_ok;
+}
+
+/* The namespaces one package lives in, deduplicated, appended to nss
+ * (struct pns), in the order of its environments. */
+static void pkg_namespaces(struct mctx *c, const char *pkgid,
+			   struct clr_vec *nss)
+{
+	json_t *envs = json_object_get(c->envs, pkgid);
+	json_t *env, *rid;
+	size_t i, j;
 
 	json_array_foreach(envs, i, env) {
-		json_t *d = json_object_get(dists,
+		json_t *d = json_object_get(c->dists,
 					    jstr(env, "distribution_id"));
-		char *found[8];
+		struct pns found[8];
 		size_t nf = 0;
 
-		if (d && clr_vindex_namespace(ns, sizeof(ns), jstr(d, "did"),
-					      jstr(d, "version_id"),
-					      jstr(d, "version_code_name"),
-					      NULL))
-			found[nf++] = strdup(ns);
+		if (d && dist_ns(c, d, &found[nf]))
+			nf++;
 		json_array_foreach(json_object_get(env, "repository_ids"), j,
 				   rid) {
-			json_t *rp = json_object_get(repos,
+			json_t *rp = json_object_get(c->repos,
 				json_string_value(rid) ? json_string_value(rid)
 						       : "");
 			if (nf < 8 && rp && *jstr(rp, "name")) {
-				snprintf(ns, sizeof(ns), "repo:%s",
-					 jstr(rp, "name"));
-				found[nf++] = strdup(ns);
+				snprintf(found[nf].ns, sizeof(found[nf].ns),
+					 "repo:%s", jstr(rp, "name"));
+				found[nf].dist = NULL;
+				found[nf].covered = clr_vindex_covers(
+					c->ix, found[nf].ns);
+				nf++;
 			}
 		}
-		for (k = 0; k < nf; k++) {
+		for (size_t k = 0; k < nf; k++) {
 			bool dup = false;
 
-			json_array_foreach(nss, j, x)
-				dup |= !strcmp(json_string_value(
-					json_array_get(x, 0)), found[k]);
-			if (!dup)
-				json_array_append_new(nss, json_pack(
-					"[s, O?]", found[k],
-					strncmp(found[k], "repo:", 5) ? d
-								      : NULL));
-			free(found[k]);
+			for (j = 0; j < nss->len && !dup; j++)
+				dup = !strcmp(CLR_VEC_AT(nss, struct pns,
+							 j)->ns, found[k].ns);
+			if (dup)
+				continue;
+			/* a "repo:" namespace never carries a distribution,
+			 * whichever way it was made */
+			if (!strncmp(found[k].ns, "repo:", 5))
+				found[k].dist = NULL;
+			CLR_VEC_PUSH(nss, &found[k]);
 		}
 	}
+}
+
+/* The records already in this report's "vulnerabilities": an
+ * open-addressing set of record pointers (cheaper than asking jansson,
+ * which hashes the id string). */
+struct rset {
+	const struct clr_vrec **slots;
+	size_t cap, count;
+};
+
+/* Adds r; whether it was new. */
+static bool rset_add(struct rset *s, const struct clr_vrec *r)
+{
+	size_t j;
+
+	if (2 * (s->count + 1) > s->cap) {
+		struct rset g = { NULL, s->cap ? s->cap * 2 : 1024, 0 };
+
+		g.slots = clr_calloc(g.cap, sizeof(*g.slots));
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slots[i])
+				rset_add(&g, s->slots[i]);
+		free(s->slots);
+		*s = g;
+	}
+	/* records are 72 bytes apart in one array: the index is the hash */
+	for (j = ((uintptr_t)r / sizeof(*r)) & (s->cap - 1); s->slots[j];
+	     j = (j + 1) & (s->cap - 1))
+		if (s->slots[j] == r)
+			return false;
+	s->slots[j] = r;
+	s->count++;
+	return true;
 }
 
 static void release_list(void *v)
@@ -795,14 +968,56 @@ static void release_list(void *v)
 	json_decref(v);
 }
 
+/* The fields of package pkg into p (jstr's reading: "" when absent or
+ * not a string), in one pass over its members instead of a hash lookup
+ * each. */
+static void pkg_fields(struct mpkg *p, json_t *pkg)
+{
+	const char *k, *sname = "", *sversion = "";
+	json_t *v, *src = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->pkg = pkg;
+	p->name = p->version = p->arch = p->module = "";
+	json_object_foreach(pkg, k, v) {
+		const char *str = json_string_value(v);
+
+		if (!strcmp(k, "source"))
+			src = v;
+		else if (!str)
+			continue;
+		else if (!strcmp(k, "name"))
+			p->name = str;
+		else if (!strcmp(k, "version"))
+			p->version = str;
+		else if (!strcmp(k, "arch"))
+			p->arch = str;
+		else if (!strcmp(k, "module"))
+			p->module = str;
+	}
+	if (src) {
+		sname = jstr(src, "name");
+		sversion = jstr(src, "version");
+	}
+	/* Debian's and Alpine's data are keyed by source package and carry
+	 * the source's version: the dpkg Source: field's own version when it
+	 * has one (binNMUs, binaries versioned apart from their source),
+	 * else the binary's (DESIGN.md §4). */
+	p->src_name = *sname ? sname : p->name;
+	p->src_version = *sversion ? sversion : p->version;
+}
+
 int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	      json_t *index_report)
 {
 	json_t *pkgs = json_object_get(index_report, "packages");
-	json_t *out, *pv, *nc, *pkg;
+	json_t *out, *pv, *nc, *pkg, *v;
+	struct clr_vec hits = CLR_VEC_INIT(struct hit);
+	struct clr_vec nss = CLR_VEC_INIT(struct pns);
+	struct rset seen = { NULL, 0, 0 };
 	struct mctx c;
-	const char **ids;
-	const char *id;
+	struct pid *ids;
+	const char *id, *key;
 	size_t n = 0, i;
 
 	if (!json_is_object(index_report) || !json_is_object(pkgs))
@@ -811,65 +1026,56 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	memset(&c, 0, sizeof(c));
 	c.ix = ix;
 	c.ir = index_report;
+	c.envs = json_object_get(index_report, "environments");
+	c.dists = json_object_get(index_report, "distributions");
+	c.repos = json_object_get(index_report, "repository");
 	clr_hashmap_init(&c.byname);
 	ids = clr_calloc(json_object_size(pkgs) + 1, sizeof(*ids));
 	json_object_foreach(pkgs, id, pkg) {
-		json_t *list;
+		size_t len = strlen(id), digits = strspn(id, "0123456789");
 
-		ids[n++] = id;
-		if (!(list = clr_hashmap_get(&c.byname, jstr(pkg, "name")))) {
-			list = json_array();
-			clr_hashmap_put(&c.byname, jstr(pkg, "name"), list);
-		}
-		json_array_append(list, pkg);
+		ids[n].id = id;
+		ids[n].len = len;
+		ids[n++].num = digits && digits == len;
 	}
 	qsort(ids, n, sizeof(*ids), id_cmp);
 
-	out = json_deep_copy(index_report);
+	/* The IndexReport's members are shared, not copied: a report is
+	 * read (dumped) and freed, and copying 800 packages with their
+	 * environments cost more than the matching. */
+	out = json_object();
+	json_object_foreach(index_report, key, v)
+		json_object_set(out, key, v);
 	c.vulns = json_object();
 	pv = json_object();
 	nc = json_array();
 	for (i = 0; i < n; i++) {
-		struct clr_vec hits = CLR_VEC_INIT(struct hit);
-		json_t *nss = json_array(), *e, *src;
 		struct mpkg p;
-		bool covered = false;
+		bool covered = false, same;
 		size_t k;
 
-		pkg = json_object_get(pkgs, ids[i]);
-		src = json_object_get(pkg, "source");
-		memset(&p, 0, sizeof(p));
-		p.pkg = pkg;
-		p.name = jstr(pkg, "name");
-		p.version = jstr(pkg, "version");
-		p.arch = jstr(pkg, "arch");
-		p.module = jstr(pkg, "module");
-		/* Debian's and Alpine's data are keyed by source package and
-		 * carry the source's version: the dpkg Source: field's own
-		 * version when it has one (binNMUs, binaries versioned apart
-		 * from their source), else the binary's (DESIGN.md §4). */
-		p.src_name = *jstr(src, "name") ? jstr(src, "name") : p.name;
-		p.src_version = *jstr(src, "version") ? jstr(src, "version")
-						      : p.version;
-		pkg_namespaces(index_report, ids[i], nss);
-		json_array_foreach(nss, k, e) {
-			const char *ns = json_string_value(json_array_get(e, 0));
-			bool same = !strcmp(p.src_name, p.name);
+		pkg = json_object_get(pkgs, ids[i].id);
+		pkg_fields(&p, pkg);
+		same = !strcmp(p.src_name, p.name);
+		clr_vec_truncate(&nss, 0);
+		clr_vec_truncate(&hits, 0);
+		pkg_namespaces(&c, ids[i].id, &nss);
+		for (k = 0; k < nss.len; k++) {
+			const struct pns *e = CLR_VEC_AT(&nss, struct pns, k);
 
-			if (!clr_vindex_covers(ix, ns))
+			if (!e->covered)
 				continue;
 			covered = true;
-			c.dist = json_array_get(e, 1);
-			if (json_is_null(c.dist))
-				c.dist = NULL;
-			scan_bucket(&c, &p, clr_vindex_lookup(ix, ns, p.name),
+			c.dist = e->dist;
+			scan_bucket(&c, &p, clr_vindex_lookup(ix, e->ns,
+							      p.name),
 				    same ? -1 : 0, &hits);
 			if (!same)
 				scan_bucket(&c, &p, clr_vindex_lookup(
-					ix, ns, p.src_name), 1, &hits);
+					ix, e->ns, p.src_name), 1, &hits);
 		}
 		if (!covered)
-			json_array_append_new(nc, json_string(ids[i]));
+			json_array_append_new(nc, json_string(ids[i].id));
 		if (hits.len) {
 			json_t *list = json_array();
 
@@ -877,22 +1083,31 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 			for (k = 0; k < hits.len; k++) {
 				const struct clr_vrec *r =
 					CLR_VEC_AT(&hits, struct hit, k)->r;
+				json_t *o;
 
-				if (!json_object_get(c.vulns, r->id))
-					json_object_set_new(c.vulns, r->id,
-							    vuln_json(r));
-				json_array_append_new(list,
-						      json_string(r->id));
+				if (rset_add(&seen, r)) {
+					o = vuln_shared(ix, r);
+					/* ids are hex: no UTF-8 to check */
+					json_object_set_new_nocheck(c.vulns,
+								    r->id, o);
+				} else {
+					o = json_object_get(c.vulns, r->id);
+				}
+				/* the object's own "id" string: one shared
+				 * value instead of a new string per entry */
+				json_array_append(list,
+						  json_object_get(o, "id"));
 			}
-			json_object_set_new(pv, ids[i], list);
+			json_object_set_new(pv, ids[i].id, list);
 		}
 		for (int s = 0; s < 2; s++)
 			for (int t = 0; t < CLR_VS__COUNT; t++)
 				clr_version_free(p.parsed[s][t]);
-		clr_vec_release(&hits);
-		json_decref(nss);
 	}
 	free(ids);
+	free(seen.slots);
+	clr_vec_release(&hits);
+	clr_vec_release(&nss);
 	clr_hashmap_release(&c.byname, release_list);
 	json_object_set_new(out, "vulnerabilities", c.vulns);
 	json_object_set_new(out, "package_vulnerabilities", pv);

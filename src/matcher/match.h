@@ -31,7 +31,15 @@
 
 /* Matches index_report (borrowed, not modified) against ix and sets
  * *vuln_report to a new report owned by the caller.  CLR_EINVALID when
- * index_report is not an object with a packages object. */
+ * index_report is not an object with a packages object.
+ *
+ * The report is built for reading (dumping) and freeing: for speed it
+ * shares values by reference count instead of copying them - the
+ * IndexReport's members (packages, distributions, ...) and the
+ * Vulnerability objects, which the index builds once and hands to every
+ * report.  Do not modify a report's values in place; json_deep_copy()
+ * the report (or the part) first.  Reports stay valid after
+ * clr_vindex_free(ix). */
 int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	      json_t *index_report);
 

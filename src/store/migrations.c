@@ -191,6 +191,130 @@ const char clr_store_schema_table_pg[] = SCHEMA_TABLE(TS_PG);
 	"	expires BIGINT NOT NULL\n"                                  \
 	");\n"
 
+/*
+ * 3: the notifier's tables (docs/notifications.md).
+ *
+ * manifest_package indexes the stored reports by package name (binary and
+ * source names alike): the notifier matches an update's changed records
+ * backwards through it instead of reading every report.  It is filled by
+ * every report put, in the put's transaction, and here, once, from the
+ * reports already stored (SQLite's JSON functions; PostgreSQL's, report by
+ * report, a report that is not JSON skipped).  It goes with its report
+ * (ON DELETE CASCADE).
+ *
+ * notifier_update marks the update operations a notifier has processed:
+ * its primary key is the claim, so of two replicas processing the same
+ * operation one inserts and the other finds it there and writes nothing.
+ * notification_set is a set's receipt (Clair's name): status, delivery
+ * attempts and when to try again, and a claim (owner, until) so that one
+ * replica delivers each set, a crashed one's claim expiring.
+ * notification holds the items, paged by id.  Times are Unix seconds on
+ * both backends: the notifier compares them, nothing else reads them.
+ */
+#define V3_COMMON                                                          \
+	"CREATE TABLE manifest_package (\n"                               \
+	"	manifest_hash TEXT NOT NULL\n"                              \
+	"		REFERENCES index_report (manifest_hash) ON DELETE CASCADE,\n" \
+	"	name          TEXT NOT NULL,\n"                             \
+	"	PRIMARY KEY (name, manifest_hash)\n"                        \
+	");\n"                                                            \
+	"CREATE INDEX manifest_package_by_manifest\n"                     \
+	"	ON manifest_package (manifest_hash);\n"                     \
+	"CREATE TABLE notifier_update (\n"                                \
+	"	ref          TEXT PRIMARY KEY,\n"                           \
+	"	updater      TEXT NOT NULL,\n"                              \
+	"	set_id       TEXT,\n"                                       \
+	"	processed_at BIGINT NOT NULL\n"                             \
+	");\n"                                                            \
+	"CREATE INDEX notifier_update_by_updater\n"                       \
+	"	ON notifier_update (updater, processed_at);\n"              \
+	"CREATE TABLE notification_set (\n"                               \
+	"	id           TEXT PRIMARY KEY,\n"                           \
+	"	uo_ref       TEXT NOT NULL,\n"                              \
+	"	prev_ref     TEXT NOT NULL,\n"                              \
+	"	updater      TEXT NOT NULL,\n"                              \
+	"	status       TEXT NOT NULL,\n"                              \
+	"	created_at   BIGINT NOT NULL,\n"                            \
+	"	attempts     BIGINT NOT NULL DEFAULT 0,\n"                  \
+	"	next_attempt BIGINT NOT NULL DEFAULT 0,\n"                  \
+	"	last_error   TEXT NOT NULL DEFAULT '',\n"                   \
+	"	claim_owner  TEXT,\n"                                       \
+	"	claim_until  BIGINT NOT NULL DEFAULT 0,\n"                  \
+	"	items        BIGINT NOT NULL DEFAULT 0\n"                   \
+	");\n"                                                            \
+	"CREATE INDEX notification_set_due\n"                             \
+	"	ON notification_set (status, next_attempt);\n"              \
+	"CREATE TABLE notification (\n"                                   \
+	"	id       TEXT PRIMARY KEY,\n"                               \
+	"	set_id   TEXT NOT NULL\n"                                   \
+	"		REFERENCES notification_set (id) ON DELETE CASCADE,\n" \
+	"	manifest TEXT NOT NULL,\n"                                  \
+	"	reason   TEXT NOT NULL,\n"                                  \
+	"	vuln     TEXT NOT NULL,\n"                                  \
+	"	layers   TEXT NOT NULL\n"                                   \
+	");\n"                                                            \
+	"CREATE INDEX notification_by_set ON notification (set_id, id);\n"
+
+/* Package names of one report row r: the packages' names and their
+ * sources' names; CASE guards json_extract from values that are not
+ * objects, json_valid the whole text. */
+#define V3_SQLITE_FILL                                                    \
+	"INSERT OR IGNORE INTO manifest_package (manifest_hash, name)\n"  \
+	"SELECT manifest_hash, n FROM (\n"                                \
+	"	SELECT r.manifest_hash, CASE WHEN p.type = 'object' THEN\n" \
+	"		json_extract(p.value, '$.name') END AS n\n"         \
+	"	FROM index_report r, json_each(CASE WHEN json_valid(r.report)\n" \
+	"		THEN r.report ELSE '{}' END, '$.packages') p\n"     \
+	"	UNION\n"                                                    \
+	"	SELECT r.manifest_hash, CASE WHEN p.type = 'object' THEN\n" \
+	"		json_extract(p.value, '$.source.name') END\n"       \
+	"	FROM index_report r, json_each(CASE WHEN json_valid(r.report)\n" \
+	"		THEN r.report ELSE '{}' END, '$.packages') p\n"     \
+	") WHERE typeof(n) = 'text' AND n <> '';\n"
+
+#define V3_PG_FILL                                                        \
+	"DO $$\n"                                                         \
+	"DECLARE r record;\n"                                             \
+	"BEGIN\n"                                                         \
+	"	FOR r IN SELECT manifest_hash, report FROM index_report LOOP\n" \
+	"		BEGIN\n"                                            \
+	"			INSERT INTO manifest_package (manifest_hash, name)\n" \
+	"			SELECT DISTINCT r.manifest_hash, n FROM (\n"  \
+	"				SELECT CASE WHEN json_typeof(p.value) = 'object'\n" \
+	"					THEN p.value->>'name' END AS n\n" \
+	"				FROM json_each(r.report::json->'packages') p\n" \
+	"				UNION\n"                            \
+	"				SELECT CASE WHEN json_typeof(p.value) = 'object'\n" \
+	"					THEN p.value->'source'->>'name' END\n" \
+	"				FROM json_each(r.report::json->'packages') p\n" \
+	"			) t WHERE n IS NOT NULL AND n <> ''\n"        \
+	"			ON CONFLICT DO NOTHING;\n"                    \
+	"		EXCEPTION WHEN others THEN NULL;\n"                 \
+	"		END;\n"                                             \
+	"	END LOOP;\n"                                                \
+	"END $$;\n"
+
+/*
+ * 4: the legacy Clair API v1's layers (src/http/v1.c, docs/klar.md).
+ *
+ * A v1 client names each layer itself (Klar: config digest + layer
+ * digest, 128 hex) and gives its parent's name.  v1_layer maps the name
+ * to the blob's digest, which keys the shared layer_scan cache, and to
+ * the report of the whole chain down to the base, kept in index_report
+ * under a manifest hash derived from the name (manifest_hash).  DELETE
+ * removes a layer and its descendants, found through the parent index.
+ */
+#define V4_COMMON(TS)                                                     \
+	"CREATE TABLE v1_layer (\n"                                       \
+	"	name          TEXT PRIMARY KEY,\n"                         \
+	"	parent_name   TEXT NOT NULL,\n"                            \
+	"	layer_hash    TEXT NOT NULL,\n"                            \
+	"	path          TEXT NOT NULL,\n"                            \
+	"	manifest_hash TEXT NOT NULL,\n"                            \
+	"	created_at    " TS "\n"                                    \
+	");\n"                                                           \
+	"CREATE INDEX v1_layer_by_parent ON v1_layer (parent_name);\n"
+
 const struct clr_store_migration clr_store_migrations[] = {
 	{
 		.version = 1,
@@ -207,7 +331,19 @@ const struct clr_store_migration clr_store_migrations[] = {
 		.pg = V2_COMMON(TS_PG, "TIMESTAMPTZ", V2_PG_ID, V2_PG_ID,
 				V2_PG_HASH, ""),
 	},
-	/* Later: notifications.  Append here; never edit an entry above. */
+	{
+		.version = 3,
+		.what = "notifications, package-name index of index reports",
+		.sqlite = V3_COMMON V3_SQLITE_FILL,
+		.pg = V3_COMMON V3_PG_FILL,
+	},
+	{
+		.version = 4,
+		.what = "legacy API v1 layers (names, parents, layer digests)",
+		.sqlite = V4_COMMON(TS_SQLITE),
+		.pg = V4_COMMON(TS_PG),
+	},
+	/* Append here; never edit an entry above. */
 };
 
 const size_t clr_store_migrations_count =

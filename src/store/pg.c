@@ -560,11 +560,12 @@ static int text_array(struct clr_buf *b, const char *const *items, size_t n)
 
 static int report_put(struct pg_store *p, const char *hash,
 		      const struct clr_store_report *r,
-		      const char *layer_array)
+		      const char *layer_array, const char *name_array)
 {
 	static const char doing[] = "cannot store index report in";
 	const char *report[] = { hash, r->index_state, r->state, r->report };
 	const char *links[] = { hash, layer_array };
+	const char *names[] = { hash, name_array };
 	int err;
 
 	if ((err = pg_begin(p, doing)) ||
@@ -575,6 +576,14 @@ static int report_put(struct pg_store *p, const char *hash,
 			   "index_state = excluded.index_state, "
 			   "state = excluded.state, report = excluded.report, "
 			   "updated_at = now()", 4, report, NULL)))
+		goto fail;
+	/* The notifier's package-name index, in the report's transaction. */
+	if ((err = pg_exec(p, doing, "DELETE FROM manifest_package "
+			   "WHERE manifest_hash = $1", 1, names, NULL)) ||
+	    (err = pg_exec(p, doing, "INSERT INTO manifest_package "
+			   "(manifest_hash, name) SELECT DISTINCT $1, n FROM "
+			   "unnest($2::text[]) AS t (n) ON CONFLICT DO NOTHING",
+			   2, names, NULL)))
 		goto fail;
 	if (layer_array &&
 	    ((err = pg_exec(p, doing, "DELETE FROM manifest_layer "
@@ -595,9 +604,9 @@ fail:
 
 static int report_put_run(struct pg_store *p, const char *hash,
 			  const struct clr_store_report *r,
-			  const char *layer_array)
+			  const char *layer_array, const char *name_array)
 {
-	PG_RUN(p, report_put(p, hash, r, layer_array));
+	PG_RUN(p, report_put(p, hash, r, layer_array, name_array));
 }
 
 static int pg_report_put(struct clr_store *s, const char *hash,
@@ -605,12 +614,21 @@ static int pg_report_put(struct clr_store *s, const char *hash,
 			 const char *const *layers, size_t n_layers)
 {
 	struct clr_buf arr = CLR_BUF_INIT(LAYER_ARRAY_MAX);
+	struct clr_buf narr = CLR_BUF_INIT(LAYER_ARRAY_MAX);
+	struct clr_vec names = CLR_VEC_INIT(char *);
 	int err = layers ? text_array(&arr, layers, n_layers) : 0;
 
+	clr_store_report_package_names(r->report, &names);
+	if (!err)
+		err = text_array(&narr, (const char *const *)names.items,
+				 names.len);
 	if (!err)
 		err = report_put_run(pg(s), hash, r,
-				     layers ? clr_buf_str(&arr) : NULL);
+				     layers ? clr_buf_str(&arr) : NULL,
+				     clr_buf_str(&narr));
 	clr_buf_release(&arr);
+	clr_buf_release(&narr);
+	clr_store_strings_release(&names);
 	return err;
 }
 
@@ -1730,6 +1748,63 @@ static int pg_updater_unlock(struct clr_store *s, const char *updater,
 	return unlock(pg(s), "updater", updater, token);
 }
 
+/* --- plain SQL (the notifier's tables) ------------------------------------ */
+
+static int pg_sql_run(struct clr_store *s, const char *sql,
+		      const char *const *params, int n,
+		      int (*row)(void *arg, int ncols, const char *const *cols),
+		      void *arg, int64_t *changes)
+{
+	struct pg_store *p = pg(s);
+	const char *cols[32];
+	PGresult *res;
+	int err;
+
+	/* Outside a transaction a dropped connection is replaced first;
+	 * inside one the transaction is lost anyway and fails. */
+	if (PQtransactionStatus(p->conn) == PQTRANS_IDLE &&
+	    (err = pg_ensure(p)))
+		return err;
+	if ((err = pg_exec(p, "cannot run a statement on", sql, n, params,
+			   &res)))
+		return err;
+	for (int r = 0; r < PQntuples(res) && row && !err; r++) {
+		int nc = PQnfields(res) > 32 ? 32 : PQnfields(res);
+
+		for (int i = 0; i < nc; i++)
+			cols[i] = PQgetisnull(res, r, i) ? NULL :
+				  PQgetvalue(res, r, i);
+		err = row(arg, nc, cols);
+	}
+	if (changes) {
+		const char *t = PQcmdTuples(res);
+
+		*changes = t && *t ? to_int64(t) : 0;
+	}
+	PQclear(res);
+	return err;
+}
+
+static int pg_sql_begin(struct clr_store *s)
+{
+	struct pg_store *p = pg(s);
+	int err;
+
+	if ((err = pg_ensure(p)))
+		return err;
+	return pg_begin(p, "cannot begin a transaction on");
+}
+
+static int pg_sql_commit(struct clr_store *s)
+{
+	return pg_commit(pg(s), "cannot commit to");
+}
+
+static void pg_sql_rollback(struct clr_store *s)
+{
+	pg_rollback(pg(s));
+}
+
 const struct clr_store_ops clr_store_pg = {
 	.name = "postgres",
 	.open = pg_open,
@@ -1757,4 +1832,8 @@ const struct clr_store_ops clr_store_pg = {
 	.status_list = pg_status_list,
 	.updater_lock = pg_updater_lock,
 	.updater_unlock = pg_updater_unlock,
+	.sql_run = pg_sql_run,
+	.sql_begin = pg_sql_begin,
+	.sql_commit = pg_sql_commit,
+	.sql_rollback = pg_sql_rollback,
 };

@@ -88,6 +88,8 @@ enum stmt {
 	S_GC_VULNS,
 	S_STATUS_PUT,
 	S_STATUS_LIST,
+	S_PKG_CLEAR,
+	S_PKG_ADD,
 	S__COUNT
 };
 
@@ -227,6 +229,10 @@ static const char *const stmt_sql[S__COUNT] = {
 		"coalesce((SELECT o.vuln_count FROM update_operation o "
 		"WHERE o.updater = s.updater ORDER BY o.id DESC LIMIT 1), 0) "
 		"FROM updater_status s ORDER BY s.updater",
+	[S_PKG_CLEAR] = "DELETE FROM manifest_package WHERE manifest_hash = ?1",
+	[S_PKG_ADD] =
+		"INSERT OR IGNORE INTO manifest_package (manifest_hash, name) "
+		"VALUES (?1, ?2)",
 };
 
 struct sq_store {
@@ -661,11 +667,15 @@ static int sq_report_put(struct clr_store *s, const char *hash,
 {
 	static const char doing[] = "cannot store index report in";
 	struct sq_store *q = sq(s);
+	struct clr_vec names = CLR_VEC_INIT(char *);
 	sqlite3_stmt *st = NULL;
 	int err;
 
-	if ((err = begin(q, doing)))
+	clr_store_report_package_names(r->report, &names);
+	if ((err = begin(q, doing))) {
+		clr_store_strings_release(&names);
 		return err;
+	}
 	if ((err = prep(q, S_REPORT_UPSERT, &st)))
 		goto fail;
 	bind_text(st, 1, hash);
@@ -674,6 +684,18 @@ static int sq_report_put(struct clr_store *s, const char *hash,
 	bind_text(st, 4, r->report);
 	if ((err = run(q, st, doing)))
 		goto fail;
+	/* The notifier's package-name index, in the report's transaction. */
+	if ((err = prep(q, S_PKG_CLEAR, &st)))
+		goto fail;
+	bind_text(st, 1, hash);
+	if ((err = run(q, st, doing)) || (err = prep(q, S_PKG_ADD, &st)))
+		goto fail;
+	for (size_t i = 0; i < names.len; i++) {
+		bind_text(st, 1, hash);
+		bind_text(st, 2, *CLR_VEC_AT(&names, char *, i));
+		if ((err = run(q, st, doing)))
+			goto fail;
+	}
 	if (layers) {
 		if ((err = prep(q, S_LAYERS_CLEAR, &st)))
 			goto fail;
@@ -692,9 +714,11 @@ static int sq_report_put(struct clr_store *s, const char *hash,
 	}
 	if ((err = commit(q, doing)))
 		goto fail;
+	clr_store_strings_release(&names);
 	return 0;
 fail:
 	rollback(q);
+	clr_store_strings_release(&names);
 	return err;
 }
 
@@ -1481,6 +1505,65 @@ static int sq_updater_unlock(struct clr_store *s, const char *updater,
 	return lock_release(sq(s), &updater_locks, updater);
 }
 
+/* --- plain SQL (the notifier's tables) ------------------------------------ */
+
+static int sq_sql_run(struct clr_store *s, const char *sql,
+		      const char *const *params, int n,
+		      int (*row)(void *arg, int ncols, const char *const *cols),
+		      void *arg, int64_t *changes)
+{
+	struct sq_store *q = sq(s);
+	const char *cols[32];
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_error(q, rc, "cannot prepare a statement on");
+	/* $N is a named parameter to SQLite: bind by name, so the order in
+	 * which the text mentions them does not matter. */
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		int at;
+
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		if ((at = sqlite3_bind_parameter_index(st, name)))
+			sqlite3_bind_text(st, at, params[i], -1,
+					  SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int nc = sqlite3_column_count(st);
+
+		if (nc > 32)
+			nc = 32;
+		for (int i = 0; i < nc; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if (row && (err = row(arg, nc, cols)))
+			break;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sq_error(q, rc, "cannot run a statement on");
+	if (!err && changes)
+		*changes = sqlite3_changes64(q->db);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int sq_sql_begin(struct clr_store *s)
+{
+	return begin(sq(s), "cannot begin a transaction on");
+}
+
+static int sq_sql_commit(struct clr_store *s)
+{
+	return commit(sq(s), "cannot commit to");
+}
+
+static void sq_sql_rollback(struct clr_store *s)
+{
+	rollback(sq(s));
+}
+
 const struct clr_store_ops clr_store_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1508,4 +1591,8 @@ const struct clr_store_ops clr_store_sqlite = {
 	.status_list = sq_status_list,
 	.updater_lock = sq_updater_lock,
 	.updater_unlock = sq_updater_unlock,
+	.sql_run = sq_sql_run,
+	.sql_begin = sq_sql_begin,
+	.sql_commit = sq_sql_commit,
+	.sql_rollback = sq_sql_rollback,
 };

@@ -294,6 +294,136 @@ int clr_store_updater_trylock(struct clr_store *s, const char *updater,
  * manifest lock (NULL does nothing). */
 int clr_store_updater_unlock(struct clr_store_lock *lock);
 
+/* --- notifications (the notifier's tables; notify.c) ---------------------- */
+
+/*
+ * What the notifier keeps (docs/notifications.md): a package-name index of
+ * the stored index reports (filled by clr_store_report_put in the same
+ * transaction as the report), one notification set per processed update
+ * operation with its receipt (status, delivery attempts, a delivery claim),
+ * and the set's items.  Times are Unix seconds.
+ */
+
+/* A notification set's receipt. */
+struct clr_notif_receipt {
+	char *id;          /* the set's UUID: what the webhook names */
+	char *uo_ref;      /* the update operation it came from */
+	char *prev_ref;    /* the operation diffed against ("" none) */
+	char *updater;
+	char *status;      /* created, delivered, delivery_failed, deleted */
+	char *last_error;  /* why the last delivery failed ("" none) */
+	int64_t created;   /* Unix seconds */
+	int64_t next_attempt; /* when a failed delivery is tried again */
+	int64_t attempts;  /* deliveries tried */
+	size_t items;      /* notifications in the set */
+};
+void clr_notif_receipt_release(struct clr_notif_receipt *r);
+void clr_notif_receipts_release(struct clr_vec *v); /* of receipts */
+
+/* One notification: Clair's {id, manifest, reason, vulnerability}. */
+struct clr_notif_item {
+	char *id;          /* UUID, unique; pages are ordered by it */
+	char *manifest;
+	char *reason;      /* "added" or "removed" */
+	char *vuln;        /* the vulnerability summary, JSON text */
+	char *layers;      /* JSON array of the layers introducing it (v1) */
+};
+void clr_notif_items_release(struct clr_vec *v); /* of items */
+
+/* Appends to out (vec of char *) the manifests whose stored report has a
+ * package (binary or source) named one of the n names, each once, in
+ * byte order. */
+int clr_store_manifests_by_package(struct clr_store *s,
+				   const char *const *names, size_t n,
+				   struct clr_vec *out);
+
+/* The ref of the newest update operation of updater that the notifier
+ * processed and the store still has, in *out (caller frees), or
+ * CLR_ENOTFOUND. */
+int clr_store_notifier_last(struct clr_store *s, const char *updater,
+			    char **out);
+/* Whether the operation ref has been processed by some notifier. */
+int clr_store_notifier_processed(struct clr_store *s, const char *ref,
+				 bool *done);
+
+/* Records, in one transaction, that operation uo_ref (of updater, diffed
+ * against prev_ref, may be NULL) is processed and, when n > 0, a new set
+ * of the n items (ids are made here; the items' ids are ignored) with
+ * status "created"; with n == 0 no set is made.  *id (may be NULL) gets
+ * the set's id (NULL when none).  CLR_EEXISTS (nothing written) when
+ * another notifier processed uo_ref first: each operation is processed
+ * once across replicas. */
+int clr_store_notification_create(struct clr_store *s, const char *uo_ref,
+				  const char *prev_ref, const char *updater,
+				  const struct clr_notif_item *items, size_t n,
+				  char **id);
+/* The receipt of set id, or CLR_ENOTFOUND. */
+int clr_store_notification_get(struct clr_store *s, const char *id,
+			       struct clr_notif_receipt *out);
+/* Appends every receipt to out, newest first. */
+int clr_store_notification_list(struct clr_store *s, struct clr_vec *out);
+/* Appends to out at most limit items of set id whose id is above after
+ * (NULL: from the first), in id order. */
+int clr_store_notification_items(struct clr_store *s, const char *id,
+				  const char *after, size_t limit,
+				  struct clr_vec *out);
+/* Marks set id deleted (GC removes it later); CLR_ENOTFOUND when there
+ * is no such set (or it is already deleted). */
+int clr_store_notification_delete(struct clr_store *s, const char *id);
+/* Claims one set due for delivery (created, or delivery_failed whose
+ * next_attempt has come) for owner until now + lease: one row update, so
+ * of several replicas exactly one gets each set.  A claim left by a
+ * crashed owner expires.  *id (caller frees) is NULL when none is due. */
+int clr_store_notification_claim(struct clr_store *s, const char *owner,
+				 int64_t now, int64_t lease, char **id);
+/* Ends owner's claim on set id: delivered (error NULL) or failed (error
+ * text, tried again at next_attempt).  CLR_EEXISTS when the claim was lost
+ * (expired and taken by another). */
+int clr_store_notification_done(struct clr_store *s, const char *id,
+				const char *owner, const char *error,
+				int64_t next_attempt);
+/* Deletes deleted sets, and sets created before `before` whose status is
+ * not "created" (Clair: receipts older than the retention), with their
+ * items; *deleted (may be NULL) counts sets. */
+int clr_store_notification_gc(struct clr_store *s, int64_t before,
+			      size_t *deleted);
+
+/* The distinct package names (binary and source) of an IndexReport's JSON
+ * text, appended to out (vec of char *) in byte order; nothing for text
+ * that is not a report.  What clr_store_report_put indexes. */
+void clr_store_report_package_names(const char *report, struct clr_vec *out);
+
+/* --- legacy API v1 layers (v1layer.c) ---------------------------------------- */
+
+/*
+ * The layers a Clair API v1 client posted (POST /v1/layers): its name for
+ * the layer, its parent's name ("" for a base layer), the blob's digest
+ * (the key of the shared layer scan cache), where the blob was fetched
+ * from, and the manifest hash under which the report of the whole chain
+ * is stored.  Written once per name.
+ */
+struct clr_store_v1_layer {
+	char *name;
+	char *parent_name;   /* "" for a base layer */
+	char *layer_hash;    /* "sha256:..." */
+	char *path;          /* the URL it was fetched from */
+	char *manifest_hash; /* index_report key of the chain's report */
+};
+void clr_store_v1_layer_release(struct clr_store_v1_layer *l);
+
+/* The layer called name, or CLR_ENOTFOUND. */
+int clr_store_v1_layer_get(struct clr_store *s, const char *name,
+			   struct clr_store_v1_layer *out);
+/* Records l; a name already recorded is kept as it is (not an error). */
+int clr_store_v1_layer_put(struct clr_store *s,
+			   const struct clr_store_v1_layer *l);
+/* Deletes the layer called name and every layer descending from it, in
+ * one transaction, appending their manifest hashes to manifests (vec of
+ * char *; may be NULL) so the caller can drop their reports.
+ * CLR_ENOTFOUND when there is no such layer. */
+int clr_store_v1_layer_delete(struct clr_store *s, const char *name,
+			      struct clr_vec *manifests);
+
 /* --- for backends -------------------------------------------------------- */
 
 /*
@@ -415,6 +545,22 @@ struct clr_store_ops {
 			    uint64_t *token);
 	int (*updater_unlock)(struct clr_store *s, const char *updater,
 			      uint64_t token);
+
+	/* Plain SQL, for the notifier's tables (notify.c writes its
+	 * statements once for both backends, in the SQL they share).
+	 * Parameters are $1..$n, text, a NULL param binds NULL; row() (may
+	 * be NULL) gets each result row as text (NULL columns as NULL) and
+	 * returns non-zero to stop with that; *changes (may be NULL) the
+	 * rows a write changed.  sql_begin starts a write transaction
+	 * (SQLite: BEGIN IMMEDIATE). */
+	int (*sql_run)(struct clr_store *s, const char *sql,
+		       const char *const *params, int n,
+		       int (*row)(void *arg, int ncols,
+				  const char *const *cols),
+		       void *arg, int64_t *changes);
+	int (*sql_begin)(struct clr_store *s);
+	int (*sql_commit)(struct clr_store *s);
+	void (*sql_rollback)(struct clr_store *s);
 };
 
 /* The part of a handle every backend shares; a backend's own struct

@@ -71,6 +71,9 @@ def tracker_description(pkg, cve):
         return json.load(f)[pkg][cve].get("description", "")
 
 
+for _f, _arch in zip(FINDINGS, ("all", "all", "amd64")):
+    _f["purl"] = "pkg:deb/debian/%s@%s?arch=%s&distro=debian-10" % (
+        _f["package"], _f["installed"], _arch)
 FINDINGS[0]["title"] = tracker_description("prototypejs", "CVE-2008-7220").splitlines()[0]
 FINDINGS[1]["title"] = tracker_description("backupninja", "CVE-2005-3111").splitlines()[0]
 
@@ -156,17 +159,25 @@ def scan_json(clarion, filled, image, *args):
 def test_json_findings(clarion, filled, debian_image):
     image, img = debian_image
     r = scan_json(clarion, filled, image)
-    assert list(r) == ["image", "manifest_hash", "distribution", "packages",
-                       "findings", "not_covered", "summary"]
+    assert list(r) == ["schema", "image", "manifest_hash", "distribution", "packages",
+                       "findings", "not_covered", "ignored", "summary"]
+    assert r["schema"] == "clarion-scan/1"
     assert r["image"] == image
     assert r["manifest_hash"] == img.digest
     assert r["distribution"] == {
         "did": "debian", "name": "Debian GNU/Linux", "version_id": "10",
         "version_code_name": "buster", "pretty_name": "Debian GNU/Linux 10 (buster)"}
-    assert r["packages"] == 5
+    assert [p["name"] for p in r["packages"]] == [
+        "backupninja", "base-files", "chromium", "libjs-prototype", "txt2man"]
+    proto = [p for p in r["packages"] if p["name"] == "libjs-prototype"][0]
+    assert proto == {"name": "libjs-prototype", "version": "1.6.0-1", "arch": "all",
+                     "source": "prototypejs", "source_version": "1.6.0-1",
+                     "package_db": "var/lib/dpkg/status",
+                     "purl": "pkg:deb/debian/libjs-prototype@1.6.0-1"
+                             "?arch=all&distro=debian-10"}
     assert r["findings"] == FINDINGS
     assert not [f for f in r["findings"] if f["package"] == "txt2man"]
-    assert r["not_covered"] == []
+    assert r["not_covered"] == [] and r["ignored"] == []
     assert r["summary"] == {"Unknown": 1, "Negligible": 0, "Low": 0, "Medium": 1,
                             "High": 1, "Critical": 0}
 
@@ -293,7 +304,7 @@ def test_not_covered(clarion, filled, alpine_image):
     image, n = alpine_image
     r = scan_json(clarion, filled, image)
     assert r["findings"] == []
-    assert r["packages"] == n
+    assert len(r["packages"]) == n
     assert len(r["not_covered"]) == n
     assert {x["distribution"] for x in r["not_covered"]} == {"Alpine Linux v3.20"}
     p = scan(clarion, filled, image)

@@ -900,8 +900,9 @@ static void test_vulns_migration_2(void **state)
 	    applied, sizeof(applied));
 
 	s = open_ok(f);
-	assert_int_equal(clr_store_schema_version(s), 2);
-	assert_int_equal(clr_store_schema_latest(), 2);
+	/* Migration 2 and every later one applied on top of 1. */
+	assert_int_equal(clr_store_schema_version(s), clr_store_schema_latest());
+	assert_true(clr_store_schema_latest() >= 2);
 	assert_int_equal(clr_store_report_get(s, M1, &r), 0);
 	assert_string_equal(r.report, "{}");
 	clr_store_report_release(&r);
@@ -915,7 +916,7 @@ static void test_vulns_migration_2(void **state)
 	clr_store_close(s);
 
 	assert_int_equal(raw_long(f, "SELECT count(*) FROM schema_migrations"),
-			 2);
+			 (long)clr_store_migrations_count);
 	assert_int_equal(raw_long(f, "SELECT count(*) FROM schema_migrations "
 				  "WHERE version IN (1, 2)"), 2);
 	raw(f, "SELECT applied_at FROM schema_migrations WHERE version = 1",
