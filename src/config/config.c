@@ -116,6 +116,9 @@ const struct clr_config_key clr_config_keys[] = {
 	  "clarion: an idle connection is closed after this long (0: never)" },
 	{ "http.shutdown_grace", CLR_CONFIG_DURATION, "30s", NULL,
 	  "clarion: on SIGTERM, how long requests in flight may take to finish" },
+	{ "http.report_cache", CLR_CONFIG_INT, "67108864", NULL,
+	  "clarion: bytes of encoded vulnerability reports kept for repeated "
+	  "requests (0: none); reports are recomputed after each update" },
 	/* the notifier (Clair v4's names; docs/notifications.md) */
 	{ "notifier.connstring", CLR_CONFIG_STRING, NULL, NULL,
 	  "accepted for Clair compatibility; the notifier uses `database`" },

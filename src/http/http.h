@@ -192,6 +192,19 @@ bool clr_http_etag(struct clr_http_request *req, const char *tag);
 int clr_http_reply(struct clr_http_request *req, int status,
 		   const char *content_type, const void *body, size_t len);
 
+/* A reply whose body is shared rather than copied: body (len bytes) and,
+ * when not NULL, its gzip form (gzlen bytes) stay valid until
+ * release(cls) is called once the server is done with them.  gz is sent
+ * when the client accepts gzip.  release is called exactly once, also
+ * when this fails. */
+int clr_http_reply_shared(struct clr_http_request *req, int status,
+			  const char *content_type, const void *body,
+			  size_t len, const void *gz, size_t gzlen,
+			  void (*release)(void *cls), void *cls);
+
+/* Whether the client accepts a gzip-encoded reply. */
+bool clr_http_accepts_gzip(const struct clr_http_request *req);
+
 /* A reply with no body (204, 304, 202, 401, ...). */
 int clr_http_reply_status(struct clr_http_request *req, int status);
 

@@ -609,6 +609,48 @@ int clr_http_reply(struct clr_http_request *req, int status,
 	return 0;
 }
 
+bool clr_http_accepts_gzip(const struct clr_http_request *req)
+{
+	return accepts_gzip(req);
+}
+
+int clr_http_reply_shared(struct clr_http_request *req, int status,
+			  const char *content_type, const void *body,
+			  size_t len, const void *gz, size_t gzlen,
+			  void (*release)(void *cls), void *cls)
+{
+	struct MHD_Response *r;
+	bool compress;
+
+	if (req->resp) {
+		clr_log_warn("http: %s replied twice; the second reply is dropped",
+			     clr_http_route_name(req));
+		release(cls);
+		return 0;
+	}
+	compress = gz && !(req->m && (req->m->route->flags & CLR_HTTP_NO_GZIP)) &&
+		   accepts_gzip(req);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+		compress ? gzlen : len, (void *)(compress ? gz : body),
+		release, cls);
+	if (!r) {
+		release(cls);
+		return clr_error_set(CLR_ENOMEM, "cannot make a response");
+	}
+	if (compress)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	if (gz)
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	if (content_type)
+		MHD_add_response_header(r, "Content-Type", content_type);
+	for (size_t i = 0; i < req->nheaders; i++)
+		MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
+	req->resp = r;
+	req->status = status;
+	req->resp_len = compress ? gzlen : len;
+	return 0;
+}
+
 int clr_http_reply_status(struct clr_http_request *req, int status)
 {
 	return clr_http_reply(req, status, NULL, "", 0);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "http/reportcache.h"
 #include "image/uri.h"
 #include "indexer/indexer.h"
 #include "matcher/match.h"
@@ -79,6 +80,8 @@ struct clr_service {
 	size_t nupdaters;
 	uint64_t update_runs;           /* whole runs */
 	uint64_t loads, load_failures;
+
+	struct clr_report_cache *reports; /* encoded vulnerability reports */
 };
 
 static double now_secs(void)
@@ -393,6 +396,12 @@ int clr_service_new(struct clr_service **out, const struct clr_service_opts *o)
 	svc->period_ms = clr_config_duration_ms(o->cfg, "matcher.period");
 	if (svc->period_ms < 1000)
 		svc->period_ms = 1000;
+	{
+		int64_t cache = clr_config_int(o->cfg, "http.report_cache");
+
+		clr_report_cache_new(&svc->reports,
+				     cache > 0 ? (size_t)cache : 0);
+	}
 	svc->pool[svc->npool++] = s;
 	*out = svc;
 	return 0;
@@ -449,8 +458,14 @@ void clr_service_free(struct clr_service *svc)
 	pthread_mutex_destroy(&svc->mu);
 	pthread_mutex_destroy(&svc->metrics_mu);
 	pthread_cond_destroy(&svc->cond);
+	clr_report_cache_free(svc->reports);
 	free(svc->location);
 	free(svc);
+}
+
+struct clr_report_cache *clr_service_report_cache(struct clr_service *svc)
+{
+	return svc->reports;
 }
 
 const struct clr_config *clr_service_config(const struct clr_service *svc)
@@ -639,6 +654,28 @@ void clr_service_metrics_write(struct clr_service *svc, struct clr_buf *out)
 			}
 		}
 		clr_updater_status_release(&st);
+	}
+	{
+		unsigned long long hits, misses;
+		size_t entries, bytes;
+
+		clr_report_cache_stats(svc->reports, &entries, &bytes, &hits,
+				       &misses);
+		clr_buf_printf(out,
+			       "# HELP clarion_report_cache_requests_total "
+			       "Vulnerability reports answered from the cache "
+			       "(hit) or computed (miss).\n"
+			       "# TYPE clarion_report_cache_requests_total counter\n"
+			       "clarion_report_cache_requests_total{result=\"hit\"} %llu\n"
+			       "clarion_report_cache_requests_total{result=\"miss\"} %llu\n"
+			       "# HELP clarion_report_cache_bytes Bytes of encoded "
+			       "reports kept.\n"
+			       "# TYPE clarion_report_cache_bytes gauge\n"
+			       "clarion_report_cache_bytes %zu\n"
+			       "# HELP clarion_report_cache_entries Reports kept.\n"
+			       "# TYPE clarion_report_cache_entries gauge\n"
+			       "clarion_report_cache_entries %zu\n",
+			       hits, misses, bytes, entries);
 	}
 	clr_buf_printf(out, "# HELP clarion_ready Whether the service is ready.\n"
 		       "# TYPE clarion_ready gauge\nclarion_ready %d\n",

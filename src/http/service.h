@@ -120,6 +120,10 @@ int clr_service_index_manifest(struct clr_service *svc, json_t **report,
 int clr_service_match(struct clr_service *svc, json_t **vuln_report,
 		      json_t *index_report);
 
+/* The cache of encoded vulnerability reports (reportcache.h), keyed by
+ * digest, index state and clr_service_vindex_counter(). */
+struct clr_report_cache *clr_service_report_cache(struct clr_service *svc);
+
 /* --- health and metrics -------------------------------------------------- */
 
 /* Ready to serve: store reachable, first data load done (see above). */

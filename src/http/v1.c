@@ -28,6 +28,7 @@
  * CLAIR_ADDR ending in '/') is folded by the router.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "http/http.h"
 #include "http/service.h"
 #include "image/uri.h"
+#include "indexer/indexer.h"
 #include "matcher/index.h"
 #include "store/store.h"
 #include "updater/vuln.h"
@@ -52,6 +54,8 @@
 #define V1_ENGINE_VERSION 3
 /* The deepest parent chain followed (a v4 manifest's layer cap). */
 #define V1_MAX_DEPTH CLR_URI_MAX_LAYERS
+/* The longest layer name accepted (Klar's are 128 hex). */
+#define V1_MAX_NAME 1024
 /* Page size cap for the namespace vulnerability listing. */
 #define V1_MAX_LIMIT 10000
 
@@ -250,6 +254,12 @@ static int post_layer(struct clr_http_request *req)
 			       "Format are mandatory");
 		goto done;
 	}
+	if (strlen(name) > V1_MAX_NAME || strlen(parent) > V1_MAX_NAME ||
+	    strchr(name, '/')) {
+		err = v1_error(req, 400, "could not process layer: a layer name is "
+			       "at most %d characters, without '/'", V1_MAX_NAME);
+		goto done;
+	}
 	if (!strcasecmp(format, "ACI")) {
 		err = v1_error(req, 422, "worker: OS and/or package manager are "
 			       "not supported (ACI layers are not read)");
@@ -264,14 +274,23 @@ static int post_layer(struct clr_http_request *req)
 		err = v1_store_error(req, err);
 		goto done;
 	}
-	/* "A layer already processed ... is skipped on re-post", and Klar
-	 * re-posts every layer on every run: 201 again. */
+	/* "A layer already processed with engine version >= current is
+	 * skipped on re-post", and Klar re-posts every layer on every run:
+	 * 201 again.  A chain indexed by older scanners is indexed again. */
 	err = clr_store_v1_layer_get(st, name, &known);
 	if (!err) {
-		clr_service_store_release(svc, st, 0);
-		st = NULL;
-		err = reply_created(req, name, path, parent, format, headers);
-		goto done;
+		struct clr_store_report sr = { NULL, NULL, NULL };
+		bool current = !clr_store_report_get(st, known.manifest_hash, &sr) &&
+			       !strcmp(sr.index_state, clr_indexer_state());
+
+		clr_store_report_release(&sr);
+		if (current) {
+			clr_service_store_release(svc, st, 0);
+			st = NULL;
+			err = reply_created(req, name, path, parent, format, headers);
+			goto done;
+		}
+		err = CLR_ENOTFOUND;
 	}
 	if (err != CLR_ENOTFOUND) {
 		clr_service_store_release(svc, st, err);

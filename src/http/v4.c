@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "http/http.h"
+#include "http/reportcache.h"
 #include "http/service.h"
 #include "image/uri.h"
 #include "indexer/indexer.h"
@@ -513,17 +514,73 @@ out:
 /* ------------------------------------------------------------------ */
 /* Matcher                                                             */
 
+/* What a shared reply holds until the server has sent it. */
+struct held_report {
+	struct clr_report_cache *cache;
+	struct clr_report_blob *blob;
+};
+
+static void release_held(void *cls)
+{
+	struct held_report *h = cls;
+
+	clr_report_blob_release(h->cache, h->blob);
+	free(h);
+}
+
+/* The encoded report for (digest, its index state, the current data),
+ * from the cache or computed now: 0 with *out, 1 when no vulnerability
+ * data is loaded yet, or an error. */
+static int encoded_report(struct clr_service *svc, const char *digest,
+			  const struct clr_store_report *r, int64_t counter,
+			  struct clr_report_blob **out)
+{
+	struct clr_report_cache *cache = clr_service_report_cache(svc);
+	json_t *ir, *vr = NULL;
+	json_error_t jerr;
+	char *key, *text;
+	int err;
+
+	*out = NULL;
+	if (asprintf(&key, "%s|%s|%lld", digest, r->index_state,
+		     (long long)counter) < 0)
+		return clr_error_set(CLR_ENOMEM, "out of memory");
+	if (clr_report_cache_get(cache, key, out) == CLR_RC_HIT) {
+		free(key);
+		return 0;
+	}
+	ir = json_loads(r->report, 0, &jerr);
+	if (!ir) {
+		clr_report_cache_put(cache, key, NULL, 0);
+		free(key);
+		return clr_error_set(CLR_ERROR, "stored index report of %s is "
+				     "corrupt: %s", digest, jerr.text);
+	}
+	err = clr_service_match(svc, &vr, ir);
+	json_decref(ir);
+	text = err ? NULL : json_dumps(vr, JSON_COMPACT);
+	json_decref(vr);
+	if (!err && !text)
+		err = clr_error_set(CLR_ENOMEM, "cannot encode the report");
+	*out = clr_report_cache_put(cache, key, text, text ? strlen(text) : 0);
+	free(key);
+	return err;
+}
+
 static int get_vulnerability_report(struct clr_http_request *req)
 {
 	struct clr_service *svc = clr_http_service(req);
+	struct clr_report_cache *cache = clr_service_report_cache(svc);
 	const char *digest = clr_http_capture(req, 0);
+	struct clr_report_blob *blob;
+	struct held_report *held;
 	struct clr_store_report r;
 	struct clr_store *s;
-	json_t *ir, *vr = NULL;
-	json_error_t jerr;
+	const unsigned char *gz = NULL;
 	const char *type;
-	char cc[64];
-	int64_t age;
+	char cc[64], tag[160];
+	int64_t age, counter;
+	size_t gzlen = 0;
 	int err;
 
 	if (!digest_ok(req, digest) || !(type = negotiate(req, MT_VULN_REPORT)))
@@ -543,25 +600,36 @@ static int get_vulnerability_report(struct clr_http_request *req)
 		clr_store_report_release(&r);
 		return err;
 	}
-	ir = json_loads(r.report, 0, &jerr);
-	clr_store_report_release(&r);
-	if (!ir)
-		return clr_error_set(CLR_ERROR, "stored index report of %s is "
-				     "corrupt: %s", digest, jerr.text);
-	err = clr_service_match(svc, &vr, ir);
-	json_decref(ir);
-	if (err == 1)  /* no vulnerability data yet: Clair's 202, empty */
-		return clr_http_reply_status(req, 202);
-	if (err)
-		return err;
+	/* Read before matching: should the index be swapped meanwhile, a
+	 * newer report is filed under the older counter, never the reverse
+	 * (which nobody would ask for again). */
+	counter = clr_service_vindex_counter(svc);
 	age = clr_config_is_set(clr_service_config(svc), "matcher.cache_age")
 	      ? clr_config_duration_ms(clr_service_config(svc), "matcher.cache_age")
 	      : clr_config_duration_ms(clr_service_config(svc), "matcher.period");
 	snprintf(cc, sizeof(cc), "max-age=%lld", (long long)(age / 1000));
+	/* The report changes only with the index state or the data. */
+	snprintf(tag, sizeof(tag), "%lld-%.64s", (long long)counter,
+		 r.index_state);
+	if (counter >= 0 && clr_http_etag(req, tag)) {
+		clr_store_report_release(&r);
+		clr_http_add_header(req, "Cache-Control", cc);
+		return clr_http_reply_status(req, 304);
+	}
+	err = encoded_report(svc, digest, &r, counter, &blob);
+	clr_store_report_release(&r);
+	if (err == 1)  /* no vulnerability data yet: Clair's 202, empty */
+		return clr_http_reply_status(req, 202);
+	if (err)
+		return err;
 	clr_http_add_header(req, "Cache-Control", cc);
-	err = clr_http_reply_json(req, 200, type, vr);
-	json_decref(vr);
-	return err;
+	if (clr_http_accepts_gzip(req))
+		gz = clr_report_blob_gzip(cache, blob, &gzlen);
+	held = clr_malloc(sizeof(*held));
+	held->cache = cache;
+	held->blob = blob;
+	return clr_http_reply_shared(req, 200, type, blob->json, blob->len,
+				     gz, gzlen, release_held, held);
 }
 
 static json_t *op_json(const struct clr_update_op *op)

@@ -132,12 +132,59 @@ static const char *str_field(json_t *o, const char *key, const char *strct,
 	return "";
 }
 
+/* One element of a feature's Vulnerabilities into out (klar's
+ * clair.Vulnerability); the first type error is kept in terr. */
+static void decode_vuln(struct clr_klar_vulns *out, json_t *v,
+			const char *fname, const char *fversion, char *terr,
+			size_t tsize)
+{
+	static const char st[] = "Vulnerability";
+	struct clr_klar_vuln kv = {
+		.name = NULL, .namespace_name = NULL, .description = NULL,
+		.link = NULL, .severity = NULL, .fixed_by = NULL,
+		.metadata = NULL, .fixed_in = NULL,
+		.feature_name = (char *)fname, .feature_version = (char *)fversion,
+	};
+	json_t *md, *fi;
+
+	if (!json_is_object(v) && !json_is_null(v)) {
+		if (!*terr)
+			snprintf(terr, tsize, "json: cannot unmarshal %s into Go "
+				 "struct field Feature.Vulnerabilities of type "
+				 "clair.Vulnerability", kind(v));
+		return;
+	}
+	/* null decodes as the zero Vulnerability, which Klar keeps. */
+	kv.name = (char *)str_field(v, "Name", st, terr, tsize);
+	kv.namespace_name = (char *)str_field(v, "NamespaceName", st, terr, tsize);
+	kv.description = (char *)str_field(v, "Description", st, terr, tsize);
+	kv.link = (char *)str_field(v, "Link", st, terr, tsize);
+	kv.severity = (char *)str_field(v, "Severity", st, terr, tsize);
+	kv.fixed_by = (char *)str_field(v, "FixedBy", st, terr, tsize);
+	md = json_is_object(v) ? fold_get(v, "Metadata") : NULL;
+	if (md && !json_is_null(md) && !json_is_object(md) && !*terr)
+		snprintf(terr, tsize, "json: cannot unmarshal %s into Go struct "
+			 "field Vulnerability.Metadata of type "
+			 "map[string]interface {}", kind(md));
+	fi = json_is_object(v) ? fold_get(v, "FixedIn") : NULL;
+	if (fi && !json_is_null(fi) && !json_is_array(fi) && !*terr)
+		snprintf(terr, tsize, "json: cannot unmarshal %s into Go struct "
+			 "field Vulnerability.FixedIn of type []clair.Feature",
+			 kind(fi));
+	kv.metadata = json_is_object(md) ? md : NULL;
+	kv.fixed_in = json_is_array(fi) ? fi : NULL;
+	clr_klar_vulns_add(out, &kv);
+}
+
 int clr_klar_decode_layer(struct clr_klar_vulns *out, const char *text,
 			  size_t len)
 {
 	struct clr_buf whole = { (char *)text, len, len + 1, len + 1 };
 	const struct clr_buf *body = &whole;
-	json_t *j = json_loadb(text, len, JSON_DISABLE_EOF_CHECK, NULL);
+	/* Go's Decoder reads one value and leaves the rest; numbers in
+	 * Metadata become float64, whatever their size. */
+	json_t *j = json_loadb(text, len, JSON_DISABLE_EOF_CHECK |
+			       JSON_DECODE_INT_AS_REAL, NULL);
 	json_t *layer, *features, *f;
 	char terr[512] = "";
 	size_t i;
@@ -197,57 +244,8 @@ int clr_klar_decode_layer(struct clr_klar_vulns *out, const char *text,
 			snprintf(terr, sizeof(terr), "json: cannot unmarshal %s "
 				 "into Go struct field Feature.Vulnerabilities of "
 				 "type []clair.Vulnerability", kind(vulns));
-		json_array_foreach(json_is_array(vulns) ? vulns : NULL, k, v) {
-			struct clr_klar_vuln kv = {
-				.name = NULL, .namespace_name = NULL,
-				.description = NULL, .link = NULL,
-				.severity = NULL, .fixed_by = NULL,
-				.metadata = NULL, .fixed_in = NULL,
-				.feature_name = NULL, .feature_version = NULL,
-			};
-			json_t *md, *fi;
-
-			if (!json_is_object(v)) {
-				if (!json_is_null(v) && !*terr)
-					snprintf(terr, sizeof(terr), "json: cannot "
-						 "unmarshal %s into Go struct field "
-						 "Feature.Vulnerabilities of type "
-						 "clair.Vulnerability", kind(v));
-				if (!json_is_null(v))
-					continue;
-			}
-			kv.name = (char *)str_field(v, "Name", "Vulnerability", terr, sizeof(terr));
-			kv.namespace_name = (char *)str_field(v, "NamespaceName",
-							      "Vulnerability", terr, sizeof(terr));
-			kv.description = (char *)str_field(v, "Description",
-							   "Vulnerability", terr, sizeof(terr));
-			kv.link = (char *)str_field(v, "Link", "Vulnerability", terr, sizeof(terr));
-			kv.severity = (char *)str_field(v, "Severity", "Vulnerability", terr, sizeof(terr));
-			kv.fixed_by = (char *)str_field(v, "FixedBy", "Vulnerability", terr, sizeof(terr));
-			md = json_is_object(v) ? fold_get(v, "Metadata") : NULL;
-			if (md && !json_is_null(md) && !json_is_object(md)) {
-				if (!*terr)
-					snprintf(terr, sizeof(terr), "json: cannot "
-						 "unmarshal %s into Go struct field "
-						 "Vulnerability.Metadata of type "
-						 "map[string]interface {}", kind(md));
-				md = NULL;
-			}
-			fi = json_is_object(v) ? fold_get(v, "FixedIn") : NULL;
-			if (fi && !json_is_null(fi) && !json_is_array(fi)) {
-				if (!*terr)
-					snprintf(terr, sizeof(terr), "json: cannot "
-						 "unmarshal %s into Go struct field "
-						 "Vulnerability.FixedIn of type "
-						 "[]clair.Feature", kind(fi));
-				fi = NULL;
-			}
-			kv.metadata = json_is_object(md) ? md : NULL;
-			kv.fixed_in = json_is_array(fi) ? fi : NULL;
-			kv.feature_name = (char *)fname;
-			kv.feature_version = (char *)fversion;
-			clr_klar_vulns_add(out, &kv);
-		}
+		json_array_foreach(json_is_array(vulns) ? vulns : NULL, k, v)
+			decode_vuln(out, v, fname, fversion, terr, sizeof(terr));
 	}
 	json_decref(j);
 	if (*terr)

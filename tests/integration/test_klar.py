@@ -88,6 +88,13 @@ def kworld(tmp_path_factory):
         imgs["alpine"] = images.build_image([ALPINE_LAYER], fmt="docker")
         imgs["empty"] = images.build_image([{}], fmt="docker")
         imgs["onlyempty"] = docker_image([empty_layer()])
+        # A manifest list: Debian for amd64, Alpine for arm64.
+        imgs["multi"] = images.build_index([
+            images.build_image([DEBIAN_LAYER], fmt="docker"),
+            images.build_image([ALPINE_LAYER], arch="arm64", fmt="docker")])
+        bad = b"this is not a gzip stream"
+        imgs["bad"] = docker_image([images.Layer(bad, images.Blob(
+            bad, images.DOCKER_LAYER["gzip"]))])
         # 20 layers: the parent chain is followed all the way down.
         deep = [DEBIAN_LAYER] + [{"layer/%02d" % i: b"%d\n" % i} for i in range(19)]
         imgs["deep"] = images.build_image(deep, fmt="docker")
@@ -316,6 +323,36 @@ def test_other_images(clarion, kworld, srv):
     assert p.stdout.endswith(BLOCK_PROTOTYPE) and p.returncode == 1
 
 
+def test_beyond_klar_and_credentials(clarion, kworld, srv):
+    # A manifest list, resolved by DOCKER_PLATFORM_OS/ARCH (klar master).
+    p = klar(clarion, kworld, srv, "test/multi:1", CLAIR_OUTPUT="High")
+    assert p.stdout.endswith(BLOCK_PROTOTYPE) and p.returncode == 1
+    p = klar(clarion, kworld, srv, "test/multi:1", DOCKER_PLATFORM_ARCH="arm64",
+             CLAIR_THRESHOLD="1000")
+    assert "Found in: xen [4.7.1-r4]" in p.stdout and p.returncode == 0
+    p = klar(clarion, kworld, srv, "test/multi:1", DOCKER_PLATFORM_ARCH="s390x")
+    assert p.returncode == 2 and p.stderr.endswith(
+        "Can't pull image: Did not find the specified platform (os: linux, "
+        "arch: s390x) in the manifest list.\n")
+    # DOCKER_TOKEN is a ready "Basic" value for Basic-auth registries.  With
+    # token auth Klar asks the token server without credentials (it has no
+    # DOCKER_USER to send), which this one refuses: Klar's failure, kept.
+    token = base64.b64encode(("%s:%s" % (kworld["user"], kworld["password"]))
+                             .encode()).decode()
+    p = klar(clarion, kworld, srv, "test/deb:1", DOCKER_USER=None,
+             DOCKER_PASSWORD=None, DOCKER_TOKEN=token, CLAIR_OUTPUT="High")
+    assert (p.returncode, p.stderr) == (
+        2, BANNER + "Can't pull image: Token request returned 401\n")
+    # KLAR_TRACE: every exchange on stderr, Klar's v1 body included.
+    p = klar(clarion, kworld, srv, "test/deb:1", KLAR_TRACE="false",
+             FORMAT_OUTPUT="json")
+    assert "GET /v2/test/deb/manifests/1 HTTP/1.1" in p.stderr
+    assert '"Format":"Docker","Features":null,"Headers":{"Authorization":"Bearer ' \
+        in p.stderr
+    assert "?vulnerabilities HTTP/1.1" in p.stderr
+    assert p.stdout.startswith('{"LayerCount":3,')
+
+
 def test_addresses(clarion, kworld, srv):
     # A trailing slash gives //v1/layers (klar.md §4): accepted.
     for a in ("http://127.0.0.1:%d/" % srv.port, "http://127.0.0.1:%d" % srv.port):
@@ -377,6 +414,18 @@ def test_server_errors(clarion, kworld, srv):
         "Failed to analyze using API v3: push image %s to Clair failed: rpc error: "
         "code = Unavailable desc = all SubConns are in TransientFailure\n\n"
         "Failed to analyze, exiting\n" % (image, port, port, image))
+    # The server cannot read the layer: Klar shows its answer verbatim.
+    p = klar(clarion, kworld, srv, "test/bad:1")
+    image = "http://%s/v2/test/bad:1" % addr(kworld)
+    assert p.returncode == 2 and p.stdout == "Analysing 1 layers\n"
+    head = ("Failed to analyze using API v1: push image %s to Clair failed: "
+            "push error 422: {\"Error\":{\"Message\":\"could not process layer: "
+            % image)
+    assert p.stderr.startswith(BANNER + head), p.stderr
+    assert p.stderr.endswith(
+        "}}\n\nFailed to analyze using API v3: push image %s to Clair failed: "
+        "rpc error: code = Unavailable desc = transport is closing\n\n"
+        "Failed to analyze, exiting\n" % image)
 
 
 # ---- the legacy API v1, raw, the way Klar calls it ----------------------------------
@@ -548,3 +597,27 @@ def test_clair_v2_config(clarion, kworld, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_basic_auth_registry(clarion, kworld, srv):
+    """DOCKER_TOKEN and DOCKER_USER against an htpasswd registry: the
+    manifest fetched with Basic, and the server fetching the blobs with the
+    same Basic header Klar hands it."""
+    with Registry(auth="htpasswd") as reg:
+        user, password = reg.credentials()
+        # A layer of its own, so the server has something to fetch.
+        img = images.build_image([DEBIAN_LAYER, {"app/basic": b"basic\n"}],
+                                 fmt="docker")
+        images.push(reg, "test/deb", "1", img, auth=(user, password))
+        ref = "%s/test/deb:1" % reg.addr
+        token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        for env in ({"DOCKER_TOKEN": token, "DOCKER_USER": None,
+                     "DOCKER_PASSWORD": None},
+                    {"DOCKER_USER": user, "DOCKER_PASSWORD": password}):
+            e = dict(env, CLAIR_OUTPUT="High")
+            p = klar(clarion, kworld, srv, ref, **e)
+            assert p.stdout.endswith(BLOCK_PROTOTYPE), p.stderr
+            assert p.returncode == 1
+        # No credentials: the registry's 401 body is not a manifest.
+        p = klar(clarion, kworld, srv, ref, DOCKER_USER=None, DOCKER_PASSWORD=None)
+        assert p.returncode == 2
