@@ -68,8 +68,14 @@ struct clr_vrec {
 	const char *affected;           /* JSON text, or "" */
 	const char *fixed_in_version;   /* "" = no fix */
 	const struct clr_version *fixed; /* parsed; NULL when "" */
-	char id[17];                    /* content hash prefix: stable */
+	/* The first 16 hex digits of clr_vuln_hash() as a number (8 bytes
+	 * instead of 17 plus padding: 16 bytes a record), stable across
+	 * rebuilds; clr_vrec_id() spells it as reports show it. */
+	uint64_t id;
 };
+
+/* Record r's id as reports show it: 16 lowercase hex digits. */
+char *clr_vrec_id(char out[17], const struct clr_vrec *r);
 
 /* The records of one (namespace, package name). */
 struct clr_vbucket {

@@ -726,6 +726,7 @@ static json_t *vuln_json(const struct clr_vrec *r)
 {
 	const struct clr_vmeta *m = r->meta;
 	json_t *o, *pkg;
+	char id[17];
 
 	pkg = json_pack("{s:s, s:s}", "name", r->package_name, "kind",
 			*m->package_kind ? m->package_kind : "binary");
@@ -737,7 +738,8 @@ static json_t *vuln_json(const struct clr_vrec *r)
 	/* Clair writes the zero time for an unknown date; clients parse
 	 * the field as a time. */
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}",
-		      "id", r->id, "name", r->adv->name, "updater", m->updater,
+		      "id", clr_vrec_id(id, r), "name", r->adv->name,
+		      "updater", m->updater,
 		      "description", r->adv->description,
 		      "issued", *r->adv->issued ? r->adv->issued :
 		      "0001-01-01T00:00:00Z",
@@ -809,8 +811,9 @@ static int hit_cmp(const void *a, const void *b)
 
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	/* equal keys: equal severity and name (ranks are of names) */
-	return strcmp(x->r->id, y->r->id);
+	/* equal keys: equal severity and name (ranks are of names); then
+	 * the ids, as strcmp on their hex would order them */
+	return x->r->id < y->r->id ? -1 : x->r->id > y->r->id;
 }
 
 static void scan_bucket(struct mctx *c, struct mpkg *p,
@@ -824,17 +827,18 @@ static void scan_bucket(struct mctx *c, struct mpkg *p,
 	 * thousands of CVEs). */
 	for (size_t i = 0; bk && i < bk->len; i++) {
 		const struct clr_vrec *r = &bk->recs[i];
-		struct hit h = {
-			.r = r,
-			.key = (uint64_t)(UINT32_MAX - (uint32_t)
-					  r->adv->normalized_severity) << 32 |
-			       r->adv->name_rank,
-		};
+		struct hit h;
 
 		if (want_source >= 0 && r->meta->source_keyed != want_source)
 			continue;
 		if (!rec_matches(c, p, r))
 			continue;
+		/* only now touch the advisory: most records of a big
+		 * package are fixed, and each advisory is a cache miss */
+		h.r = r;
+		h.key = (uint64_t)(UINT32_MAX - (uint32_t)
+				   r->adv->normalized_severity) << 32 |
+			r->adv->name_rank;
 		CLR_VEC_PUSH(hits, &h);
 	}
 }
@@ -1083,15 +1087,17 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 			for (k = 0; k < hits.len; k++) {
 				const struct clr_vrec *r =
 					CLR_VEC_AT(&hits, struct hit, k)->r;
+				char rid[17];
 				json_t *o;
 
+				clr_vrec_id(rid, r);
 				if (rset_add(&seen, r)) {
 					o = vuln_shared(ix, r);
 					/* ids are hex: no UTF-8 to check */
 					json_object_set_new_nocheck(c.vulns,
-								    r->id, o);
+								    rid, o);
 				} else {
-					o = json_object_get(c.vulns, r->id);
+					o = json_object_get(c.vulns, rid);
 				}
 				/* the object's own "id" string: one shared
 				 * value instead of a new string per entry */

@@ -49,6 +49,15 @@ static void read_all(const struct clr_config *c)
 			(void)clr_config_setting(c, k->name, "debian", "url");
 			(void)clr_config_setting_path(c, k->name, "alpine-main-v3.19.url");
 			break;
+		case CLR_CONFIG_MAP: {
+			const char *name, *value;
+			size_t pos = 0;
+
+			while (clr_config_map_next(c, k->name, &pos, &name, &value))
+				if (!name || !value)
+					abort();
+			break;
+		}
 		}
 	}
 	(void)clr_config_log_level(c);
