@@ -26,10 +26,10 @@ static const struct clr_cmd commands[] = {
 	{ "notifications", cmd_notifications,
 	  "list, page or delete a server's notifications",
 	  cmd_notifications_usage },
-	{ "scan", cmd_scan, "index an image and report its vulnerabilities",
-	  cmd_scan_usage },
 	{ "report", cmd_report, "an image's vulnerabilities from a Clair v4 server",
 	  cmd_report_usage },
+	{ "scan", cmd_scan, "index an image and report its vulnerabilities",
+	  cmd_scan_usage },
 	{ "serve", cmd_serve, "run the Clair v4-compatible HTTP service",
 	  cmd_serve_usage },
 	{ "update", cmd_update, "fetch the vulnerability feeds into the database",
@@ -94,7 +94,7 @@ static void usage(FILE *f)
 {
 	fputs(global_usage, f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 }
 
 static const struct clr_cmd *find(const char *name)
