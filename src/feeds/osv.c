@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/log.h"
 
 /* --- CVSS --------------------------------------------------------------- */
 
@@ -253,7 +254,7 @@ struct ctx {
 	struct clr_vuln_set *out;
 	const char *where;  /* the file (or zip member) for messages */
 	const char *id;     /* the record's id once known, for messages */
-	const char *empty;  /* "" in the arena */
+	const char *empty;  /* "" in the arena, once the record emits */
 };
 
 static const char *astr(struct ctx *c, const char *s)
@@ -284,6 +285,27 @@ static int get_str(const char **out, struct ctx *c, json_t *obj,
 				     *place ? "." : "", key, max);
 	*out = json_string_value(v);
 	return 0;
+}
+
+/*
+ * get_str's answer without its message: true with *out set when get_str
+ * would succeed.  Loops over arrays (references, events, affected entries:
+ * hundreds per advisory, once per release read) call this and name their
+ * place for get_str's message only when it is false: formatting
+ * "affected[12].ranges[0].events[1]" for every element costs more than
+ * the rest of the work on it.
+ */
+static bool str_ok(const char **out, json_t *obj, const char *key, size_t max)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || (max && json_string_length(v) > max))
+		return false;
+	*out = json_string_value(v);
+	return true;
 }
 
 /* The array member key (NULL when absent or null); CLR_EINVALID else. */
@@ -421,12 +443,14 @@ static bool module_word(const char *w, size_t n)
 
 /*
  * The module stream a RHEL-rebuild summary names: "Important:
- * container-tools:rhel8 security update" -> "container-tools:rhel8".
+ * container-tools:rhel8 security update" -> "container-tools:rhel8"
+ * (*len bytes of summary, not NUL-terminated).
  * Only when exactly one name:stream word appears; an advisory covering two
  * modules ("virt:rhel and virt-devel:rhel") cannot say which package is in
  * which, and a wrong module would hide the package from the matcher.
  */
-static const char *summary_module(struct ctx *c, const char *summary)
+static const char *summary_module(struct ctx *c, const char *summary,
+				  size_t *len)
 {
 	const char *s = skip_id_prefix(summary, c->id), *found = NULL;
 	size_t found_len = 0, wl;
@@ -448,18 +472,53 @@ static const char *summary_module(struct ctx *c, const char *summary)
 		s += n;
 		s += strspn(s, " ,/()");
 	}
-	return found ? clr_arena_strndup(&c->out->arena, found, found_len)
-		     : NULL;
+	*len = found_len;
+	return found;
 }
 
-/* What every record of one advisory shares. */
+/*
+ * What every record of one advisory shares.  The strings point into the
+ * JSON tree (or links / word below) until the advisory emits its first
+ * record, when materialize() copies them into the set's arena once: an
+ * advisory with nothing for this set's ecosystem (two releases in three,
+ * when one export is read for every release) costs no copies.
+ */
 struct common {
 	const char *name, *description, *issued, *links, *severity;
 	enum clr_severity norm;
 	const char *module;  /* from the summary, or NULL */
+	size_t module_len;   /* its length (not NUL-terminated before the copy) */
 	/* The options' strings, copied once per record. */
 	const char *updater, *kind, *did, *dist_name, *dist_vid, *pretty;
+	bool copied;         /* the strings above are in the arena */
+	char word[16];       /* the summary's severity word, when used */
+	json_t *refs;        /* references[], checked; links is made from it */
 };
+
+static const char *links_build(struct ctx *c, json_t *refs);
+
+/* The common strings into the arena, once per record (see above). */
+static void materialize(struct ctx *c, struct common *k)
+{
+	if (k->copied)
+		return;
+	c->empty = clr_arena_strdup(&c->out->arena, "");
+	k->name = astr(c, k->name);
+	k->description = astr(c, k->description);
+	k->issued = astr(c, k->issued);
+	k->links = links_build(c, k->refs);
+	k->severity = astr(c, k->severity);
+	if (k->module)
+		k->module = clr_arena_strndup(&c->out->arena, k->module,
+					      k->module_len);
+	k->updater = astr(c, k->updater);
+	k->kind = astr(c, k->kind);
+	k->did = astr(c, k->did);
+	k->dist_name = astr(c, k->dist_name);
+	k->dist_vid = astr(c, k->dist_vid);
+	k->pretty = astr(c, k->pretty);
+	k->copied = true;
+}
 
 static int record_severity(struct ctx *c, json_t *rec, const char *summary,
 			   struct common *k)
@@ -470,7 +529,7 @@ static int record_severity(struct ctx *c, json_t *rec, const char *summary,
 	size_t i;
 	int err;
 
-	k->severity = c->empty;
+	k->severity = NULL;
 	k->norm = CLR_SEV_UNKNOWN;
 	if ((err = get_object(&dbs, c, rec, "database_specific", "")))
 		return err;
@@ -480,18 +539,16 @@ static int record_severity(struct ctx *c, json_t *rec, const char *summary,
 				   "database_specific", CLR_OSV_ID_MAX)))
 			return err;
 		if (s && *s) {
-			k->severity = astr(c, s);
+			k->severity = s;
 			k->norm = clr_osv_severity_word(s);
 			return 0;
 		}
 	}
 	if (c->o->summary_severity && summary) {
-		char word[16];
-
-		summary_severity(word, summary, c->id);
-		if (*word) {
-			k->severity = astr(c, word);
-			k->norm = clr_osv_severity_word(word);
+		summary_severity(k->word, summary, c->id);
+		if (*k->word) {
+			k->severity = k->word;
+			k->norm = clr_osv_severity_word(k->word);
 			return 0;
 		}
 	}
@@ -502,16 +559,20 @@ static int record_severity(struct ctx *c, json_t *rec, const char *summary,
 		char place[48];
 		int sc, ver;
 
-		snprintf(place, sizeof(place), "severity[%zu]", i);
-		if (!json_is_object(e))
-			return clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
-					     "an object", c->where, c->id,
-					     place);
-		if ((err = get_str(&type, c, e, "type", place,
-				   CLR_OSV_ID_MAX)) ||
-		    (err = get_str(&score, c, e, "score", place,
-				   CLR_OSV_ID_MAX)))
-			return err;
+		if (!json_is_object(e) ||
+		    !str_ok(&type, e, "type", CLR_OSV_ID_MAX) ||
+		    !str_ok(&score, e, "score", CLR_OSV_ID_MAX)) {
+			snprintf(place, sizeof(place), "severity[%zu]", i);
+			if (!json_is_object(e))
+				return clr_error_set(CLR_EINVALID, "%s: %s: %s "
+						     "is not an object",
+						     c->where, c->id, place);
+			if ((err = get_str(&type, c, e, "type", place,
+					   CLR_OSV_ID_MAX)) ||
+			    (err = get_str(&score, c, e, "score", place,
+					   CLR_OSV_ID_MAX)))
+				return err;
+		}
 		if (!type || !score)
 			continue;
 		if (!best)
@@ -531,16 +592,17 @@ static int record_severity(struct ctx *c, json_t *rec, const char *summary,
 		}
 	}
 	if (best) {
-		k->severity = astr(c, best);
+		k->severity = best;
 		if (best_ver)
 			k->norm = clr_cvss_severity(best_score, best_ver);
 	}
 	return 0;
 }
 
+/* Checks references[]; the links string is made by links_build() when
+ * the advisory emits (see struct common). */
 static int record_links(struct ctx *c, json_t *rec, struct common *k)
 {
-	struct clr_buf b = CLR_BUF_INIT(CLR_OSV_RECORD_MAX);
 	json_t *refs, *r;
 	size_t i;
 	int err;
@@ -551,100 +613,162 @@ static int record_links(struct ctx *c, json_t *rec, struct common *k)
 		const char *url;
 		char place[48];
 
-		snprintf(place, sizeof(place), "references[%zu]", i);
-		if (!json_is_object(r)) {
-			err = clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
-					    "an object", c->where, c->id,
-					    place);
-			goto cleanup;
-		}
-		if ((err = get_str(&url, c, r, "url", place, 0)))
-			goto cleanup;
-		/* Links are space-separated, so a URL with a space in it
-		 * (none seen) would split; it is dropped instead. */
-		if (!url || !*url || strpbrk(url, " \t\r\n"))
+		if (json_is_object(r) && str_ok(&url, r, "url", 0))
 			continue;
-		if ((err = clr_buf_printf(&b, "%s%s", b.len ? " " : "", url)))
-			goto cleanup;
+		snprintf(place, sizeof(place), "references[%zu]", i);
+		if (!json_is_object(r))
+			return clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
+					     "an object", c->where, c->id,
+					     place);
+		return get_str(&url, c, r, "url", place, 0);
 	}
-	k->links = astr(c, clr_buf_str(&b));
-cleanup:
-	clr_buf_release(&b);
-	return err;
+	k->refs = refs;
+	return 0;
 }
 
-/* The events of one range, rebuilt with only the four event kinds OSV
- * defines; *fixed is the first "fixed" (NULL if none). */
-static int range_events(json_t **out, const char **fixed, bool *module_rel,
-			struct ctx *c, json_t *events, const char *place)
+/* The references' URLs, space-separated, into the arena. */
+static const char *links_build(struct ctx *c, json_t *refs)
+{
+	struct clr_buf b = CLR_BUF_INIT(CLR_OSV_RECORD_MAX);
+	const char *out;
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(refs, i, r) {
+		const char *url = json_string_value(json_object_get(r, "url"));
+
+		/* Links are space-separated, so a URL with a space in it
+		 * (none seen) would split; it is dropped instead.  The cap
+		 * cannot be reached: the record itself is smaller. */
+		if (!url || !*url || strpbrk(url, " \t\r\n"))
+			continue;
+		if (b.len)
+			clr_buf_addch(&b, ' ');
+		clr_buf_addstr(&b, url);
+	}
+	out = astr(c, clr_buf_str(&b));
+	clr_buf_release(&b);
+	return out;
+}
+
+/*
+ * The `affected` JSON of a record is written here rather than built as a
+ * jansson tree and dumped: that was a third of the parse.  The bytes are
+ * exactly what json_dumps(JSON_COMPACT) wrote for the same tree (members
+ * in insertion order, no spaces, jansson's string escapes), so content
+ * hashes and stored records are unchanged; test_osv_shared checks this
+ * against jansson on hostile strings.
+ */
+#define AFFECTED_MAX ((size_t)8 * CLR_OSV_RECORD_MAX)
+
+/* s as a JSON string, escaped as jansson's dump escapes it without flags:
+ * backslash, quote and control characters only (UTF-8 as is; jansson
+ * checked it when it parsed the record). */
+static int json_quote(struct clr_buf *b, const char *s)
+{
+	const char *run = s;
+	int err = 0;
+
+	if ((err = clr_buf_addch(b, '"')))
+		return err;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[8];
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		if ((err = clr_buf_add(b, run, (size_t)(s - run))))
+			return err;
+		switch (ch) {
+		case '"': strcpy(esc, "\\\""); break;
+		case '\\': strcpy(esc, "\\\\"); break;
+		case '\b': strcpy(esc, "\\b"); break;
+		case '\f': strcpy(esc, "\\f"); break;
+		case '\n': strcpy(esc, "\\n"); break;
+		case '\r': strcpy(esc, "\\r"); break;
+		case '\t': strcpy(esc, "\\t"); break;
+		default: snprintf(esc, sizeof(esc), "\\u%04X", ch); break;
+		}
+		if ((err = clr_buf_addstr(b, esc)))
+			return err;
+		run = s + 1;
+	}
+	if ((err = clr_buf_add(b, run, (size_t)(s - run))) ||
+	    (err = clr_buf_addch(b, '"')))
+		return err;
+	return 0;
+}
+
+/* The events of one range as a JSON array appended to b, with only the
+ * four event kinds OSV defines; *fixed is the first "fixed" (NULL if
+ * none). */
+static int range_events(struct clr_buf *b, const char **fixed,
+			bool *module_rel, struct ctx *c, json_t *events,
+			const char *place)
 {
 	static const char *const kinds[] = {
 		"introduced", "fixed", "last_affected", "limit",
 	};
-	json_t *ev, *res = json_array();
+	json_t *ev;
 	size_t i;
 	int err = 0;
 
 	*fixed = NULL;
 	*module_rel = false;
+	if ((err = clr_buf_addch(b, '[')))
+		return err;
 	json_array_foreach(events, i, ev) {
-		json_t *o = NULL;
+		bool any = false;
 		char p[192];
 
-		snprintf(p, sizeof(p), "%s.events[%zu]", place, i);
 		if (!json_is_object(ev)) {
-			err = clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
-					    "an object", c->where, c->id, p);
-			goto fail;
+			snprintf(p, sizeof(p), "%s.events[%zu]", place, i);
+			return clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
+					     "an object", c->where, c->id, p);
 		}
 		for (size_t k = 0; k < 4; k++) {
 			const char *v;
 
-			if ((err = get_str(&v, c, ev, kinds[k], p,
-					   CLR_OSV_ID_MAX)))
-				goto fail;
+			if (!str_ok(&v, ev, kinds[k], CLR_OSV_ID_MAX)) {
+				snprintf(p, sizeof(p), "%s.events[%zu]", place,
+					 i);
+				return get_str(&v, c, ev, kinds[k], p,
+					       CLR_OSV_ID_MAX);
+			}
 			if (!v)
 				continue;
-			if (!o)
-				o = json_object();
-			json_object_set_new(o, kinds[k], json_string(v));
+			if ((err = clr_buf_addstr(b, any ? ",\"" :
+						  i ? ",{\"" : "{\"")) ||
+			    (err = clr_buf_addstr(b, kinds[k])) ||
+			    (err = clr_buf_addstr(b, "\":")) ||
+			    (err = json_quote(b, v)))
+				return err;
+			any = true;
 			if (k == 1 && !*fixed)
 				*fixed = v;
 			if (strstr(v, ".module"))
 				*module_rel = true;
 		}
-		if (!o) {
-			err = clr_error_set(CLR_EINVALID, "%s: %s: %s has none "
-					    "of introduced, fixed, "
-					    "last_affected, limit", c->where,
-					    c->id, p);
-			goto fail;
+		if (!any) {
+			snprintf(p, sizeof(p), "%s.events[%zu]", place, i);
+			return clr_error_set(CLR_EINVALID, "%s: %s: %s has none "
+					     "of introduced, fixed, "
+					     "last_affected, limit", c->where,
+					     c->id, p);
 		}
-		json_array_append_new(res, o);
+		if ((err = clr_buf_addch(b, '}')))
+			return err;
 	}
-	*out = res;
-	return 0;
-fail:
-	json_decref(res);
-	return err;
+	return clr_buf_addch(b, ']');
 }
 
-static const char *dump(struct ctx *c, json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-	const char *r;
-
-	if (!s)
-		abort();  /* only allocation can fail on a tree we built */
-	r = clr_arena_strdup(&c->out->arena, s);
-	free(s);
-	return r;
-}
-
-static void emit(struct ctx *c, const struct common *k, const char *eco,
+/* One record; module: the package is modular, so it gets the summary's
+ * module stream (if any). */
+static void emit(struct ctx *c, struct common *k, const char *eco,
 		 const char *pkg, const char *scheme, const char *fixed,
-		 const char *module, const char *affected)
+		 bool module, const char *affected)
 {
+	materialize(c, k);
 	struct clr_vuln v = {
 		.name = k->name,
 		.updater = k->updater,
@@ -655,7 +779,7 @@ static void emit(struct ctx *c, const struct common *k, const char *eco,
 		.normalized_severity = k->norm,
 		.package_name = astr(c, pkg),
 		.package_kind = k->kind,
-		.package_module = module ? module : c->empty,
+		.package_module = module && k->module ? k->module : c->empty,
 		.arch = c->empty,
 		.arch_op = c->empty,
 		.dist_did = k->did,
@@ -677,39 +801,54 @@ static void emit(struct ctx *c, const struct common *k, const char *eco,
 	clr_vec_push(&c->out->vulns, &v);
 }
 
-static int one_affected(struct ctx *c, const struct common *k, json_t *aff,
+static int one_affected(struct ctx *c, struct common *k, json_t *aff,
 			size_t ai)
 {
-	json_t *pkg, *ranges, *versions, *r, *vers_copy = NULL, *v;
+	struct clr_buf vers = CLR_BUF_INIT(AFFECTED_MAX);
+	struct clr_buf a = CLR_BUF_INIT(AFFECTED_MAX);
+	json_t *pkg, *ranges, *versions, *r, *v;
 	const char *eco, *name;
 	char place[48];
 	size_t i, emitted = 0;
 	int err;
 
-	snprintf(place, sizeof(place), "affected[%zu]", ai);
-	if (!json_is_object(aff))
-		return clr_error_set(CLR_EINVALID, "%s: %s: %s is not an "
-				     "object", c->where, c->id, place);
-	if ((err = get_object(&pkg, c, aff, "package", place)))
-		return err;
-	if (!pkg)  /* 1.x allows it for ecosystem-less records; nothing
-		    * in an image could match those */
+	/* Every entry is checked this far, whatever its ecosystem; the
+	 * place is named only for a message (see str_ok). */
+	pkg = json_is_object(aff) ? json_object_get(aff, "package") : NULL;
+	if (!json_is_object(aff) || (pkg && !json_is_null(pkg) &&
+				     !json_is_object(pkg))) {
+		snprintf(place, sizeof(place), "affected[%zu]", ai);
+		if (!json_is_object(aff))
+			return clr_error_set(CLR_EINVALID, "%s: %s: %s is not "
+					     "an object", c->where, c->id,
+					     place);
+		return get_object(&pkg, c, aff, "package", place);
+	}
+	if (!pkg || json_is_null(pkg))  /* 1.x allows it for ecosystem-less
+					 * records; nothing in an image
+					 * could match those */
 		return 0;
-	snprintf(place, sizeof(place), "affected[%zu].package", ai);
-	if ((err = get_str(&eco, c, pkg, "ecosystem", place, CLR_OSV_ID_MAX)) ||
-	    (err = get_str(&name, c, pkg, "name", place, CLR_OSV_ID_MAX)))
-		return err;
-	if (!eco || !*eco || !name || !*name)
+	if (!str_ok(&eco, pkg, "ecosystem", CLR_OSV_ID_MAX) ||
+	    !str_ok(&name, pkg, "name", CLR_OSV_ID_MAX) ||
+	    !eco || !*eco || !name || !*name) {
+		snprintf(place, sizeof(place), "affected[%zu].package", ai);
+		if ((err = get_str(&eco, c, pkg, "ecosystem", place,
+				   CLR_OSV_ID_MAX)) ||
+		    (err = get_str(&name, c, pkg, "name", place,
+				   CLR_OSV_ID_MAX)))
+			return err;
 		return clr_error_set(CLR_EINVALID, "%s: %s: %s has no "
 				     "ecosystem or name", c->where, c->id,
 				     place);
+	}
 	if (c->o->ecosystem && strcmp(eco, c->o->ecosystem))
 		return 0;
 	snprintf(place, sizeof(place), "affected[%zu]", ai);
 	if ((err = get_array(&ranges, c, aff, "ranges", place)) ||
 	    (err = get_array(&versions, c, aff, "versions", place)))
 		return err;
-	vers_copy = json_array();
+	if ((err = clr_buf_addch(&vers, '[')))
+		goto cleanup;
 	json_array_foreach(versions, i, v) {
 		if (!json_is_string(v) ||
 		    json_string_length(v) > CLR_OSV_ID_MAX) {
@@ -719,13 +858,15 @@ static int one_affected(struct ctx *c, const struct common *k, json_t *aff,
 					    i);
 			goto cleanup;
 		}
-		json_array_append_new(vers_copy, json_string(
-						json_string_value(v)));
+		if ((i && (err = clr_buf_addch(&vers, ','))) ||
+		    (err = json_quote(&vers, json_string_value(v))))
+			goto cleanup;
 	}
+	if ((err = clr_buf_addch(&vers, ']')))
+		goto cleanup;
 	json_array_foreach(ranges, i, r) {
-		json_t *events, *evs = NULL, *a;
+		json_t *events;
 		const char *type, *fixed;
-		const char *module = NULL;
 		char rp[128];
 		bool module_rel;
 
@@ -744,67 +885,61 @@ static int one_affected(struct ctx *c, const struct common *k, json_t *aff,
 					    rp);
 			goto cleanup;
 		}
-		if ((err = range_events(&evs, &fixed, &module_rel, c, events,
+		/* {"ranges":[{"type":T,"events":[...]}],"versions":[...]} */
+		clr_buf_reset(&a);
+		if ((err = clr_buf_addstr(&a, "{\"ranges\":[{\"type\":")) ||
+		    (err = json_quote(&a, type)) ||
+		    (err = clr_buf_addstr(&a, ",\"events\":")) ||
+		    (err = range_events(&a, &fixed, &module_rel, c, events,
 					rp)))
 			goto cleanup;
-		if (!strcmp(type, "GIT")) {
-			json_decref(evs);
+		if (!strcmp(type, "GIT"))
 			continue;
-		}
-		a = json_pack("{s:[{s:s,s:o}],s:O}", "ranges", "type", type,
-			      "events", evs, "versions", vers_copy);
-		if (!a)
-			abort();
-		if (module_rel)
-			module = k->module;
+		if ((err = clr_buf_addstr(&a, "}],\"versions\":")) ||
+		    (err = clr_buf_add(&a, vers.ptr, vers.len)) ||
+		    (err = clr_buf_addch(&a, '}')))
+			goto cleanup;
 		emit(c, k, eco, name,
 		     c->o->version_scheme ? c->o->version_scheme
 					  : eco_scheme(eco, type),
-		     fixed, module, dump(c, a));
-		json_decref(a);
+		     fixed, module_rel,
+		     clr_arena_strndup(&c->out->arena, a.ptr, a.len));
 		emitted++;
 	}
-	if (!emitted && json_array_size(vers_copy)) {
-		json_t *a = json_pack("{s:[],s:O}", "ranges", "versions",
-				      vers_copy);
-
-		if (!a)
-			abort();
+	if (!emitted && json_array_size(versions)) {
+		clr_buf_reset(&a);
+		if ((err = clr_buf_addstr(&a, "{\"ranges\":[],\"versions\":")) ||
+		    (err = clr_buf_add(&a, vers.ptr, vers.len)) ||
+		    (err = clr_buf_addch(&a, '}')))
+			goto cleanup;
 		emit(c, k, eco, name,
 		     c->o->version_scheme ? c->o->version_scheme
 					  : eco_scheme(eco, NULL),
-		     NULL, NULL, dump(c, a));
-		json_decref(a);
+		     NULL, false,
+		     clr_arena_strndup(&c->out->arena, a.ptr, a.len));
 	}
 cleanup:
-	json_decref(vers_copy);
+	clr_buf_release(&vers);
+	clr_buf_release(&a);
 	return err;
 }
 
-int clr_osv_parse_record(const char *data, size_t len, const char *where,
-			 const struct clr_osv_opts *o, struct clr_vuln_set *out)
+/* One parsed record into out (see clr_osv_parse_record). */
+static int record_into(json_t *rec, const char *where,
+		       const struct clr_osv_opts *o, struct clr_vuln_set *out)
 {
 	struct ctx c = { o, out, where, "(no id)", NULL };
 	struct common k = { 0 };
-	json_error_t je;
-	json_t *rec, *affected, *aff;
+	json_t *affected, *aff;
 	const char *id, *summary, *details, *published, *withdrawn;
 	size_t i, mark = out->vulns.len;
 	int err = 0;
 
-	if (len > CLR_OSV_RECORD_MAX)
-		return clr_error_set(CLR_ELIMIT, "%s: OSV record is larger "
-				     "than %u bytes", where,
-				     CLR_OSV_RECORD_MAX);
-	if (!(rec = json_loadb(data, len, 0, &je)))
-		return clr_error_set(CLR_EINVALID, "%s: line %d column %d: %s",
-				     where, je.line, je.column, je.text);
 	if (!json_is_object(rec)) {
 		err = clr_error_set(CLR_EINVALID, "%s: an OSV record is a JSON "
 				    "object", where);
 		goto cleanup;
 	}
-	c.empty = clr_arena_strdup(&out->arena, "");
 	if ((err = get_str(&id, &c, rec, "id", "", CLR_OSV_ID_MAX)))
 		goto cleanup;
 	if (!id || !*id) {
@@ -824,28 +959,115 @@ int clr_osv_parse_record(const char *data, size_t len, const char *where,
 	/* A withdrawn record is one its publisher says was a mistake. */
 	if (withdrawn && *withdrawn)
 		goto cleanup;
-	k.name = astr(&c, id);
-	k.description = astr(&c, details && *details ? details : summary);
-	k.issued = astr(&c, published);
-	k.updater = astr(&c, o->updater);
-	k.kind = astr(&c, o->package_kind);
-	k.did = astr(&c, o->dist_did);
-	k.dist_name = astr(&c, o->dist_name);
-	k.dist_vid = astr(&c, o->dist_version_id);
-	k.pretty = astr(&c, o->dist_pretty_name);
+	k.name = id;
+	k.description = details && *details ? details : summary;
+	k.issued = published;
+	k.updater = o->updater;
+	k.kind = o->package_kind;
+	k.did = o->dist_did;
+	k.dist_name = o->dist_name;
+	k.dist_vid = o->dist_version_id;
+	k.pretty = o->dist_pretty_name;
 	if ((err = record_severity(&c, rec, summary, &k)) ||
 	    (err = record_links(&c, rec, &k)))
 		goto cleanup;
 	if (o->rpm_modules && summary)
-		k.module = summary_module(&c, summary);
+		k.module = summary_module(&c, summary, &k.module_len);
 	json_array_foreach(affected, i, aff)
 		if ((err = one_affected(&c, &k, aff, i)))
 			goto cleanup;
 cleanup:
 	if (err)
 		clr_vec_truncate(&out->vulns, mark);
+	return err;
+}
+
+/* The JSON of one record of len bytes, or an error naming where. */
+static int record_load(json_t **out, const char *data, size_t len,
+		       const char *where)
+{
+	json_error_t je;
+
+	if (len > CLR_OSV_RECORD_MAX)
+		return clr_error_set(CLR_ELIMIT, "%s: OSV record is larger "
+				     "than %u bytes", where,
+				     CLR_OSV_RECORD_MAX);
+	if (!(*out = json_loadb(data, len, 0, &je)))
+		return clr_error_set(CLR_EINVALID, "%s: line %d column %d: %s",
+				     where, je.line, je.column, je.text);
+	return 0;
+}
+
+int clr_osv_parse_record(const char *data, size_t len, const char *where,
+			 const struct clr_osv_opts *o, struct clr_vuln_set *out)
+{
+	json_t *rec;
+	int err;
+
+	if ((err = record_load(&rec, data, len, where)))
+		return err;
+	err = record_into(rec, where, o, out);
 	json_decref(rec);
 	return err;
+}
+
+/*
+ * Several targets (release sets) fed from one read of the data: each
+ * record's JSON is parsed once and given to every target still going.
+ * What fails for the data itself (unreadable, over a cap, not JSON, a
+ * record no target could take) fails every target still going; what fails
+ * for one target (a malformed range of its ecosystem) fails only that one,
+ * exactly as if each had read the data alone.  The read stops once no
+ * target is left.
+ */
+struct feed {
+	struct clr_osv_target *t;
+	size_t n;
+	size_t live;     /* targets without an error yet */
+	size_t *marks;   /* each target's record count before this parse */
+};
+
+/* Target i failed with err and the current message: its records go. */
+static void target_fail(struct feed *f, size_t i, int err)
+{
+	struct clr_osv_target *t = &f->t[i];
+
+	if (t->err)
+		return;
+	t->err = err;
+	t->msg = clr_strdup(clr_error_msg());
+	clr_vec_truncate(&t->out->vulns, f->marks[i]);
+	f->live--;
+}
+
+static void fail_live(struct feed *f, int err)
+{
+	for (size_t i = 0; i < f->n && f->live; i++)
+		target_fail(f, i, err);
+}
+
+/* One record's bytes to every target still going.  Non-zero stops the
+ * read: every target has failed. */
+static int feed_record(struct feed *f, const char *data, size_t len,
+		       const char *where)
+{
+	json_t *rec;
+	int err, last = 0;
+
+	if ((err = record_load(&rec, data, len, where))) {
+		fail_live(f, err);
+		return err;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->t[i].err)
+			continue;
+		if ((err = record_into(rec, where, f->t[i].opts, f->t[i].out))) {
+			target_fail(f, i, err);
+			last = err;
+		}
+	}
+	json_decref(rec);
+	return f->live ? 0 : last;
 }
 
 /* --- files, directories, zips ------------------------------------------- */
@@ -885,14 +1107,12 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-static int parse_file(struct clr_buf *b, const char *path,
-		      const struct clr_osv_opts *o, struct clr_vuln_set *out)
+static int parse_file(struct clr_buf *b, const char *path, struct feed *f)
 {
 	int err = read_file(b, path);
 
 	if (!err)
-		err = clr_osv_parse_record(b->ptr ? b->ptr : "", b->len, path,
-					   o, out);
+		err = feed_record(f, b->ptr ? b->ptr : "", b->len, path);
 	return err;
 }
 
@@ -904,7 +1124,7 @@ static int no_dots(const struct dirent *e)
 /* Every *.json under dir, in name order (so records come out in the same
  * order on every run), without following symbolic links. */
 static int walk(struct clr_buf *b, const char *dir, int depth,
-		const struct clr_osv_opts *o, struct clr_vuln_set *out)
+		struct feed *f)
 {
 	struct dirent **names = NULL;
 	int n, err = 0;
@@ -926,10 +1146,10 @@ static int walk(struct clr_buf *b, const char *dir, int depth,
 			err = clr_error_set(CLR_EIO, "%s: %s", path,
 					    strerror(errno));
 		else if (S_ISDIR(st.st_mode))
-			err = walk(b, path, depth + 1, o, out);
+			err = walk(b, path, depth + 1, f);
 		else if (S_ISREG(st.st_mode) &&
 			 ends_with(names[i]->d_name, ".json"))
-			err = parse_file(b, path, o, out);
+			err = parse_file(b, path, f);
 		free(path);
 next:
 		free(names[i]);
@@ -941,8 +1161,7 @@ next:
 #define ZIP_MEMBERS_MAX 1000000
 #define ZIP_BYTES_MAX ((uint64_t)8 << 30)
 
-static int parse_zip(struct clr_buf *b, const char *path,
-		     const struct clr_osv_opts *o, struct clr_vuln_set *out)
+static int parse_zip(struct clr_buf *b, const char *path, struct feed *f)
 {
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
@@ -998,8 +1217,8 @@ static int parse_zip(struct clr_buf *b, const char *path,
 					    archive_error_string(ar));
 			goto cleanup;
 		}
-		if ((err = clr_osv_parse_record(b->ptr ? b->ptr : "", b->len,
-						where, o, out)))
+		if ((err = feed_record(f, b->ptr ? b->ptr : "", b->len,
+				       where)))
 			goto cleanup;
 	}
 	if (r != ARCHIVE_EOF)
@@ -1011,44 +1230,153 @@ cleanup:
 	return err;
 }
 
-int clr_osv_parse_path(const char *path, const struct clr_osv_opts *o,
-		       struct clr_vuln_set *out)
+int clr_osv_parse_path_multi(const char *path, struct clr_osv_target *t,
+			     size_t n)
 {
 	struct clr_buf b = CLR_BUF_INIT(CLR_OSV_RECORD_MAX);
-	size_t mark = out->vulns.len;
+	struct feed f = { t, n, n, clr_calloc(n ? n : 1, sizeof(size_t)) };
 	struct stat st;
 	char magic[4] = { 0 };
 	int fd, err;
 
-	if (stat(path, &st))
-		return clr_error_set(CLR_EIO, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		err = walk(&b, path, 0, o, out);
+	for (size_t i = 0; i < n; i++) {
+		t[i].err = 0;
+		t[i].msg = NULL;
+		f.marks[i] = t[i].out->vulns.len;
+	}
+	if (stat(path, &st)) {
+		err = clr_error_set(CLR_EIO, "%s: %s", path, strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		err = walk(&b, path, 0, &f);
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = clr_error_set(CLR_EIO, "%s: %s", path, strerror(errno));
 	} else {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return clr_error_set(CLR_EIO, "%s: %s", path,
-					     strerror(errno));
 		if (read(fd, magic, sizeof(magic)) < 0)
 			magic[0] = '\0';
 		close(fd);
 		if (!memcmp(magic, "PK\3\4", 4) || !memcmp(magic, "PK\5\6", 4))
-			err = parse_zip(&b, path, o, out);
+			err = parse_zip(&b, path, &f);
 		else
-			err = parse_file(&b, path, o, out);
+			err = parse_file(&b, path, &f);
 	}
 	if (err)
-		clr_vec_truncate(&out->vulns, mark);
+		fail_live(&f, err);
 	clr_buf_release(&b);
+	free(f.marks);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].err)
+			return clr_error_set(t[i].err, "%s",
+					     t[i].msg ? t[i].msg : "");
+	return 0;
+}
+
+int clr_osv_parse_path(const char *path, const struct clr_osv_opts *o,
+		       struct clr_vuln_set *out)
+{
+	struct clr_osv_target t = { .opts = o, .out = out, .err = 0,
+				    .msg = NULL };
+	int err = clr_osv_parse_path_multi(path, &t, 1);
+
+	free(t.msg);
 	return err;
 }
 
 /* --- distributions that publish OSV -------------------------------------- */
 
+/*
+ * The updaters one clr_osv_distro_create() call makes share one
+ * distro_set.  Every release reads the same export (osv.dev's all.zip has
+ * every release of the distribution in it, and nothing in a member's name
+ * says which), so within one run of the set the export is downloaded once
+ * and each record's JSON is parsed once, for all releases:
+ *
+ *   - the first updater to fetch a url downloads it; a sibling with the
+ *     same url then gets that download (as a borrowed path, with its
+ *     fingerprint), or CLR_EUNCHANGED when that fingerprint is its
+ *     previous one (a release given a url of its own,
+ *     updaters.config.alma-9.url, has a download of its own);
+ *   - the first updater to parse the download parses it for itself and
+ *     for every sibling that has not fetched yet, whose outcomes (records,
+ *     or the error a separate parse would have met) wait in their
+ *     distro_updater until their own parse() takes them.
+ *
+ * The manager still runs each updater on its own (lock, fingerprint,
+ * fetch, parse, store), so the operations, fingerprints and records are
+ * the ones separate downloads of the same bytes give.  The set lives as
+ * long as its updaters: the manager builds them afresh for each run, so
+ * nothing is kept between runs; a second fetch() by one updater (a caller
+ * that keeps its updaters) starts a new run of the set.  The downloads are
+ * removed when the set goes (one zip, a few MB; removing it earlier would
+ * leave a sibling whose outcome was not computed with nothing to read).
+ */
+struct distro_dl {
+	char *url;
+	struct clr_fetched data; /* removed with the set unless borrowed */
+	unsigned id;             /* which download an outcome came from */
+};
+
+struct distro_set {
+	struct clr_vec members;  /* struct clr_updater *: the updaters alive */
+	struct clr_vec dls;      /* struct distro_dl: this run's downloads */
+	unsigned next_id;
+};
+
 struct distro_updater {
 	const struct clr_osv_distro *d;
+	struct distro_set *set;
 	char *major;      /* "9" */
 	char *ecosystem;  /* "AlmaLinux:9" */
+	bool fetched;     /* fetch() was called in this run of the set */
+	bool ready;       /* a sibling's parse left this updater's outcome: */
+	unsigned dl;      /* ... from the download of this id, */
+	struct clr_vuln_set result;  /* ... its records */
+	int err;          /* ... or the error a parse of its own would give */
+	char *msg;        /* ... and that error's message */
 };
+
+/* Forgets an outcome a sibling left (it will not be parsed, or its data
+ * is gone). */
+static void drop_ready(struct distro_updater *du)
+{
+	if (du->ready)
+		clr_vuln_set_release(&du->result);
+	du->ready = false;
+	du->err = 0;
+	free(du->msg);
+	du->msg = NULL;
+}
+
+/* The downloads go; the outcomes computed from them with them. */
+static void set_forget(struct distro_set *s)
+{
+	for (size_t i = 0; i < s->dls.len; i++) {
+		struct distro_dl *d = CLR_VEC_AT(&s->dls, struct distro_dl, i);
+
+		clr_fetched_release(&d->data);
+		free(d->url);
+	}
+	clr_vec_truncate(&s->dls, 0);
+	for (size_t i = 0; i < s->members.len; i++) {
+		struct clr_updater *m = *CLR_VEC_AT(&s->members,
+						    struct clr_updater *, i);
+
+		drop_ready(m->priv);
+	}
+}
+
+/* This run's download of url (or whose data is at path), or NULL. */
+static struct distro_dl *set_find(struct distro_set *s, const char *url,
+				  const char *path)
+{
+	for (size_t i = 0; i < s->dls.len; i++) {
+		struct distro_dl *d = CLR_VEC_AT(&s->dls, struct distro_dl, i);
+
+		if ((url && !strcmp(d->url, url)) ||
+		    (path && d->data.path && !strcmp(d->data.path, path)))
+			return d;
+	}
+	return NULL;
+}
 
 /* The fingerprint of a local feed directory: SHA-256 over the sorted
  * names, sizes and modification times of its files (contents are not read:
@@ -1159,27 +1487,71 @@ cleanup:
 	return err;
 }
 
-static int distro_fetch(struct clr_updater *u, const char *prev,
-			struct clr_fetched *out)
+/* One download of url, as an updater of its own would fetch it. */
+static int fetch_one(const char *url, const char *prev,
+		     struct clr_fetched *out)
 {
 	struct clr_fetch_opts o = CLR_FETCH_OPTS_INIT;
-	const char *dir = local_dir(u->url);
-	size_t n = strlen(u->url);
+	const char *dir = local_dir(url);
+	size_t n = strlen(url);
 
 	if (dir)
 		return dir_fetch(dir, prev, out);
 	/* parse() reads a zip in place, one member at a time: unpacking the
 	 * tens of thousands of small files to disk first would cost more
 	 * than parsing them. */
-	o.raw = n > 4 && !strcmp(u->url + n - 4, ".zip");
-	return clr_fetch_into(out, u->url, prev, &o);
+	o.raw = n > 4 && !strcmp(url + n - 4, ".zip");
+	return clr_fetch_into(out, url, prev, &o);
 }
 
-static int distro_parse(struct clr_updater *u, const struct clr_fetched *in,
-			struct clr_vuln_set *out)
+static int distro_fetch(struct clr_updater *u, const char *prev,
+			struct clr_fetched *out)
 {
 	struct distro_updater *du = u->priv;
-	struct clr_osv_opts o = {
+	struct distro_set *s = du->set;
+	struct distro_dl *d;
+	struct stat st;
+	int err;
+
+	if (du->fetched) {
+		/* This updater was fetched before: a new run of the set. */
+		set_forget(s);
+		for (size_t i = 0; i < s->members.len; i++)
+			((struct distro_updater *)(*CLR_VEC_AT(
+				&s->members, struct clr_updater *, i))->priv)
+				->fetched = false;
+	}
+	du->fetched = true;
+	if (!(d = set_find(s, u->url, NULL))) {
+		struct distro_dl fresh = { 0 };
+
+		if ((err = fetch_one(u->url, prev, &fresh.data)))
+			return err;
+		fresh.url = clr_strdup(u->url);
+		fresh.id = ++s->next_id;
+		d = clr_vec_push(&s->dls, &fresh);
+	} else if (prev && d->data.fingerprint &&
+		   !strcmp(prev, d->data.fingerprint)) {
+		/* What a conditional request would say: the download of
+		 * this run is the one its stored operation has. */
+		drop_ready(du);
+		return clr_error_set(CLR_EUNCHANGED, "%s: unchanged", u->name);
+	} else if (!stat(d->data.path, &st) && S_ISREG(st.st_mode)) {
+		clr_log_debug("fetch: %s: %lld bytes, this run's download of "
+			      "the %s export", u->name, (long long)st.st_size,
+			      du->d->source);
+	}
+	out->path = clr_strdup(d->data.path);
+	out->fingerprint = d->data.fingerprint ?
+			   clr_strdup(d->data.fingerprint) : NULL;
+	out->borrowed = true;
+	return 0;
+}
+
+static void distro_opts(struct clr_osv_opts *o, const struct clr_updater *u)
+{
+	const struct distro_updater *du = u->priv;
+	const struct clr_osv_opts want = {
 		.updater = u->name,
 		.ecosystem = du->ecosystem,
 		.version_scheme = "rpm",
@@ -1191,6 +1563,85 @@ static int distro_parse(struct clr_updater *u, const struct clr_fetched *in,
 		.rpm_modules = true,
 	};
 
+	*o = want;
+}
+
+/* The download d parsed for u (into out) and for each sibling that reads
+ * the same url and has not fetched yet (their outcomes wait). */
+static int shared_parse(struct clr_updater *u, const struct distro_dl *d,
+			struct clr_vuln_set *out)
+{
+	struct distro_updater *du = u->priv;
+	struct distro_set *s = du->set;
+	size_t n = 0, cap = s->members.len + 1;
+	struct clr_osv_opts *opts = clr_calloc(cap, sizeof(*opts));
+	struct clr_osv_target *t = clr_calloc(cap, sizeof(*t));
+	struct distro_updater **who = clr_calloc(cap, sizeof(*who));
+	int err;
+
+	distro_opts(&opts[n], u);
+	t[n] = (struct clr_osv_target){ .opts = &opts[n], .out = out };
+	who[n++] = du;
+	for (size_t i = 0; i < s->members.len; i++) {
+		struct clr_updater *m = *CLR_VEC_AT(&s->members,
+						    struct clr_updater *, i);
+		struct distro_updater *md = m->priv;
+
+		if (m == u || md->fetched || strcmp(m->url, d->url))
+			continue;
+		drop_ready(md);
+		clr_vuln_set_init(&md->result);
+		distro_opts(&opts[n], m);
+		t[n] = (struct clr_osv_target){ .opts = &opts[n],
+						.out = &md->result };
+		who[n++] = md;
+	}
+	clr_log_debug("osv: %s: reading the %s export once for %zu "
+		      "release%s", u->name, du->d->source, n, n == 1 ? "" : "s");
+	clr_osv_parse_path_multi(d->data.path, t, n);
+	for (size_t i = 1; i < n; i++) {
+		who[i]->ready = true;
+		who[i]->dl = d->id;
+		who[i]->err = t[i].err;
+		who[i]->msg = t[i].msg;
+	}
+	err = t[0].err ? clr_error_set(t[0].err, "%s",
+				       t[0].msg ? t[0].msg : "") : 0;
+	free(t[0].msg);
+	free(who);
+	free(t);
+	free(opts);
+	return err;
+}
+
+static int distro_parse(struct clr_updater *u, const struct clr_fetched *in,
+			struct clr_vuln_set *out)
+{
+	struct distro_updater *du = u->priv;
+	struct distro_set *s = du->set;
+	struct clr_osv_opts o;
+	const struct distro_dl *d = in->path ? set_find(s, NULL, in->path)
+					     : NULL;
+	int err;
+
+	if (d && du->ready && du->dl == d->id) {
+		/* A sibling's parse did this updater's part. */
+		if ((err = du->err)) {
+			clr_error_set(err, "%s", du->msg ? du->msg : "");
+			drop_ready(du);
+			return err;
+		}
+		clr_vuln_set_release(out);
+		*out = du->result;
+		du->ready = false;
+		drop_ready(du);
+		return 0;
+	}
+	drop_ready(du);
+	if (d)
+		return shared_parse(u, d, out);
+	/* Data from elsewhere (a caller's own path): this release alone. */
+	distro_opts(&o, u);
 	return clr_osv_parse_path(in->path, &o, out);
 }
 
@@ -1201,6 +1652,24 @@ static void distro_free(struct clr_updater *u)
 	if (!u)
 		return;
 	if ((du = u->priv)) {
+		struct distro_set *s = du->set;
+		struct clr_updater **m = s->members.items;
+
+		drop_ready(du);
+		for (size_t i = 0; i < s->members.len; i++) {
+			if (m[i] != u)
+				continue;
+			memmove(&m[i], &m[i + 1],
+				(s->members.len - i - 1) * sizeof(*m));
+			clr_vec_truncate(&s->members, s->members.len - 1);
+			break;
+		}
+		if (!s->members.len) {
+			set_forget(s);
+			clr_vec_release(&s->members);
+			clr_vec_release(&s->dls);
+			free(s);
+		}
 		free(du->major);
 		free(du->ecosystem);
 		free(du);
@@ -1222,6 +1691,7 @@ int clr_osv_distro_create(const struct clr_osv_distro *d, struct clr_vec *out,
 {
 	const char *url = setting ? setting(arg, "url") : NULL;
 	const char *rels = setting ? setting(arg, "releases") : NULL;
+	struct distro_set *set = NULL;
 	size_t mark = out->len;
 
 	if (!url || !*url)
@@ -1251,7 +1721,14 @@ int clr_osv_distro_create(const struct clr_osv_distro *d, struct clr_vec *out,
 		}
 		u = clr_calloc(1, sizeof(*u));
 		du = clr_calloc(1, sizeof(*du));
+		if (!set) {
+			set = clr_calloc(1, sizeof(*set));
+			clr_vec_init(&set->members, sizeof(struct clr_updater *));
+			clr_vec_init(&set->dls, sizeof(struct distro_dl));
+		}
+		clr_vec_push(&set->members, &u);
 		du->d = d;
+		du->set = set;
 		du->major = clr_strndup(r, n);
 		if (asprintf(&du->ecosystem, "%s:%s", d->ecosystem,
 			     du->major) < 0 ||

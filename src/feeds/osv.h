@@ -64,6 +64,29 @@ struct clr_osv_opts {
 int clr_osv_parse_path(const char *path, const struct clr_osv_opts *o,
 		       struct clr_vuln_set *out);
 
+/*
+ * One of several sets filled from a single read of the data
+ * (clr_osv_parse_path_multi): an export holding every release of a
+ * distribution is read, and each record's JSON parsed, once for all of
+ * them.
+ */
+struct clr_osv_target {
+	const struct clr_osv_opts *opts;
+	struct clr_vuln_set *out;
+	int err;    /* set by the parse: 0, or why this target failed (its
+		     * records are then taken out of out again) */
+	char *msg;  /* set by the parse: err's message (caller frees), or
+		     * NULL */
+};
+
+/* clr_osv_parse_path for n targets at once.  Each target ends exactly as
+ * if clr_osv_parse_path had been called for it alone: a record that is
+ * malformed only where one target looks (a range of its ecosystem) fails
+ * only that target, which the others do not notice.  Returns 0 when every
+ * target succeeded, else the first failed target's err with its message. */
+int clr_osv_parse_path_multi(const char *path, struct clr_osv_target *t,
+			     size_t n);
+
 /* Parses one record of len bytes; where names it in messages. */
 int clr_osv_parse_record(const char *data, size_t len, const char *where,
 			 const struct clr_osv_opts *o,
@@ -73,7 +96,9 @@ int clr_osv_parse_record(const char *data, size_t len, const char *where,
  * A distribution that publishes OSV for its releases (AlmaLinux, Rocky):
  * its factory makes one updater per major release, "<prefix>-<major>",
  * each reading the records of ecosystem "<ecosystem>:<major>" from the
- * source's export (a zip, which clr_fetch unpacks, or a directory).
+ * source's export (a zip, read in place, or a directory).  The updaters of
+ * one call share the export within a run: one download, one parse for all
+ * releases (see struct distro_set in osv.c).
  * Settings: `url` (the export) and `releases` ("8 9 10").
  */
 struct clr_osv_distro {

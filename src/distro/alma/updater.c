@@ -4,9 +4,10 @@
  * release: "alma-8", "alma-9", "alma-10".
  *
  * AlmaLinux writes its advisories in OSV (github.com/AlmaLinux/osv-database,
- * exported by osv.dev as one zip per ecosystem).  Every updater reads the
- * same export and keeps the records of its ecosystem, "AlmaLinux:<major>";
- * src/feeds/osv.c does the work.  What AlmaLinux adds to plain OSV: the
+ * exported by osv.dev as one zip per ecosystem).  Every updater keeps the
+ * records of its ecosystem, "AlmaLinux:<major>", from the same export,
+ * which a run downloads and parses once for all of them (the zip's member
+ * names do not say the release); src/feeds/osv.c does the work.  What AlmaLinux adds to plain OSV: the
  * severity is Red Hat's word at the start of the summary ("Important:
  * ..."), and a modular package's stream only appears there too
  * ("php:8.0 security update").
