@@ -17,6 +17,7 @@ extern const struct clr_updater_factory clr_factory_suse;
 extern const struct clr_updater_factory clr_factory_photon;
 extern const struct clr_updater_factory clr_factory_alma;
 extern const struct clr_updater_factory clr_factory_rocky;
+extern const struct clr_updater_factory clr_factory_nvd;
 
 const struct clr_updater_factory *const clr_updater_factories[] = {
 	&clr_factory_debian,
@@ -28,6 +29,8 @@ const struct clr_updater_factory *const clr_updater_factories[] = {
 	&clr_factory_photon,
 	&clr_factory_alma,
 	&clr_factory_rocky,
+	/* CVSS enrichment, last: only when a url is configured */
+	&clr_factory_nvd,
 };
 
 const size_t clr_updater_factories_count =

@@ -310,10 +310,51 @@ void clr_vindex_begin(struct clr_vindex *ix)
 	memset(ix, 0, sizeof(*ix));
 	clr_hashmap_init(&ix->buckets);
 	clr_hashmap_init(&ix->namespaces);
+	clr_hashmap_init(&ix->cvss);
 	clr_arena_init(&ix->arena, 1 << 20);
 	clr_vec_init(&ix->versions, sizeof(struct clr_version *));
 	ix->build = clr_calloc(1, sizeof(struct build));
 	clr_vec_init(&((struct build *)ix->build)->recs, sizeof(struct brec));
+}
+
+/* An NVD CVSS record: into the table by CVE id, not a vulnerability.
+ * Vectors and severity words repeat across CVEs and are interned. */
+static int add_cvss(struct clr_vindex *ix, const struct clr_vuln *v)
+{
+	struct clr_nvd_cvss c, *p;
+	json_t *hold;
+
+	if (clr_nvd_cvss_from_record(&c, &hold, v)) {
+		clr_error_clear();
+		ix->skipped++;
+		clr_log_write(CLR_LOG_WARN, "matcher: %s (%s): unreadable CVSS "
+			      "record, skipped", v->name, v->updater);
+		return 0;
+	}
+	p = clr_arena_alloc(&ix->arena, sizeof(*p));
+	*p = c;
+	p->id = clr_arena_strdup(&ix->arena, c.id);
+	p->published = intern(ix, c.published);
+	p->v3_vector = intern(ix, c.v3_vector);
+	p->v3_severity = intern(ix, c.v3_severity);
+	p->v2_vector = intern(ix, c.v2_vector);
+	p->v2_severity = intern(ix, c.v2_severity);
+	json_decref(hold);
+	/* One CVE twice (two pages of one run, or a CVE NVD moved between
+	 * pages): the store's row order must not decide which is kept, so
+	 * the later publication date (then the greater vector) is. */
+	{
+		const struct clr_nvd_cvss *old = clr_hashmap_get(&ix->cvss, p->id);
+		int d = old ? strcmp(old->published, p->published) : 0;
+
+		if (old && (d > 0 || (!d && strcmp(old->v3_vector,
+						   p->v3_vector) >= 0)))
+			return 0;
+		if (!old)
+			ix->cvss_records++;
+	}
+	clr_hashmap_put(&ix->cvss, p->id, p);
+	return 0;
 }
 
 int clr_vindex_add(struct clr_vindex *ix, const struct clr_vuln *v)
@@ -325,6 +366,8 @@ int clr_vindex_add(struct clr_vindex *ix, const struct clr_vuln *v)
 	char ns[512], key[1536], hash[CLR_SHA256_HEXLEN + 1];
 	void *cnt;
 
+	if (clr_nvd_is_record(v))
+		return add_cvss(ix, v);
 	memset(&m, 0, sizeof(m));
 	if (clr_vscheme_from_name(&m.scheme, v->version_scheme)) {
 		/* A record the matcher cannot compare is dropped loudly rather
@@ -548,6 +591,8 @@ void clr_vindex_finish(struct clr_vindex *ix)
 	 * clear heap pages): only the slots of records that some report
 	 * matched ever become resident */
 	ix->cache = scratch_alloc((w ? w : 1) * sizeof(*ix->cache));
+	if (ix->cvss_records)
+		ix->enrich = scratch_alloc((w ? w : 1) * sizeof(*ix->enrich));
 	/* offsets become pointers once the array has stopped moving */
 	{
 		size_t pos = 0;
@@ -611,6 +656,14 @@ const struct clr_vbucket *clr_vindex_lookup(const struct clr_vindex *ix,
 	return clr_hashmap_get(&ix->buckets, key);
 }
 
+const struct clr_nvd_cvss *clr_vindex_cvss(const struct clr_vindex *ix,
+					   const char *id)
+{
+	if (!ix->cvss_records)
+		return NULL;
+	return clr_hashmap_get(&ix->cvss, id);
+}
+
 int clr_vindex_covers(const struct clr_vindex *ix, const char *ns)
 {
 	return clr_hashmap_get(&ix->namespaces, ns) != NULL;
@@ -629,13 +682,19 @@ void clr_vindex_free(struct clr_vindex *ix)
 		json_decref(ix->cache[i]);
 		json_decref(m->dist_json);
 		m->dist_json = NULL;
+		if (ix->enrich)   /* json_null() is never freed */
+			json_decref(ix->enrich[i]);
 	}
+	if (ix->enrich)
+		scratch_free(ix->enrich, (ix->records ? ix->records : 1) *
+					 sizeof(*ix->enrich));
 	if (ix->cache)
 		scratch_free(ix->cache, (ix->records ? ix->records : 1) *
 					sizeof(*ix->cache));
 	clr_hashmap_release(&ix->buckets, NULL);
 	free(ix->recs);
 	clr_hashmap_release(&ix->namespaces, NULL);
+	clr_hashmap_release(&ix->cvss, NULL);
 	for (size_t i = 0; i < ix->versions.len; i++)
 		clr_version_free(*CLR_VEC_AT(&ix->versions,
 					     struct clr_version *, i));

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feeds/nvd.h"
 #include "store/store.h"
 #include "updater/vuln.h"
 #include "util/arena.h"
@@ -102,6 +103,20 @@ struct clr_vindex {
 	 * built per report instead. */
 	void **cache;
 	size_t cache_bytes;
+	/* NVD's CVSS scores (records of CLR_NVD_SCHEME, taken aside from
+	 * the vulnerabilities): CVE id -> struct clr_nvd_cvss *, strings
+	 * and structs in the arena.  Empty when no nvd data is loaded, and
+	 * then reports are exactly as without it. */
+	struct clr_hashmap cvss;
+	size_t cvss_records;
+	/* Per record (same position as recs), Clair's enrichment for its
+	 * Vulnerability: the CVSS objects of the CVEs its name, links and
+	 * description mention (json_t * array), json_null() when none has
+	 * any, NULL until a report asked.  Built once and shared, filled as
+	 * the report cache is (match.c).  Allocated only when cvss_records
+	 * is not 0, from zero pages: an index without NVD data pays
+	 * nothing, one with it only for the pages reports touched. */
+	void **enrich;
 };
 
 /* How much the report cache of one index may hold (bytes, estimated). */
@@ -131,6 +146,10 @@ void clr_vindex_finish(struct clr_vindex *ix);
 /* The records for (namespace, package name), or NULL. */
 const struct clr_vbucket *clr_vindex_lookup(const struct clr_vindex *ix,
 					    const char *ns, const char *name);
+
+/* NVD's scores of CVE id ("CVE-2023-1234"), or NULL. */
+const struct clr_nvd_cvss *clr_vindex_cvss(const struct clr_vindex *ix,
+					   const char *id);
 
 /* Whether any record is about namespace ns. */
 int clr_vindex_covers(const struct clr_vindex *ix, const char *ns);

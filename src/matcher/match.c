@@ -711,14 +711,16 @@ static json_t *dist_json(const struct clr_vmeta *m)
 
 	if (d)
 		return d;
+	/* claircore's Distribution as its store hands it to the matcher:
+	 * every member, "" when unknown (id is the store's row id, which a
+	 * record from a feed does not have). */
 	install(&d, slot, json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-		"did", m->dist_did, "name", m->dist_name,
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		"id", "", "did", m->dist_did, "name", m->dist_name,
 		"version", m->dist_version,
 		"version_code_name", m->dist_version_code_name,
-		"version_id", m->dist_version_id,
-		"pretty_name", m->dist_pretty_name,
-		"cpe", m->dist_cpe));
+		"version_id", m->dist_version_id, "arch", "",
+		"cpe", m->dist_cpe, "pretty_name", m->dist_pretty_name));
 	return d;
 }
 
@@ -728,13 +730,20 @@ static json_t *vuln_json(const struct clr_vrec *r)
 	json_t *o, *pkg;
 	char id[17];
 
-	pkg = json_pack("{s:s, s:s}", "name", r->package_name, "kind",
-			*m->package_kind ? m->package_kind : "binary");
+	/* claircore's Package: id and version are always written (empty
+	 * for a vulnerable package, which names no installed version), as
+	 * are normalized_version and cpe (structs that encoding/json never
+	 * omits); module and arch only when set. */
+	pkg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "",
+			"name", r->package_name, "version", "",
+			"kind", *m->package_kind ? m->package_kind : "binary",
+			"normalized_version", "");
 	if (*m->package_module)
 		json_object_set_new(pkg, "module",
 				    json_string(m->package_module));
 	if (*m->arch)
 		json_object_set_new(pkg, "arch", json_string(m->arch));
+	json_object_set_new(pkg, "cpe", json_string(""));
 	/* Clair writes the zero time for an unknown date; clients parse
 	 * the field as a time. */
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}",
@@ -748,12 +757,21 @@ static json_t *vuln_json(const struct clr_vrec *r)
 		      clr_severity_name(r->adv->normalized_severity),
 		      "package", pkg,
 		      "fixed_in_version", r->fixed_in_version);
-	if (*m->dist_did)
-		json_object_set(o, "distribution", dist_json(m));
-	if (*m->repo_name)
-		json_object_set_new(o, "repository", json_pack(
-			"{s:s, s:s}", "name", m->repo_name,
-			"uri", m->repo_uri));
+	/* Clair's store always fills both (Distribution and Repository
+	 * pointers are never nil on a vulnerability it returns). */
+	json_object_set(o, "distribution", dist_json(m));
+	{
+		json_t *repo = json_object();
+
+		if (*m->repo_name)
+			json_object_set_new(repo, "name",
+					    json_string(m->repo_name));
+		if (*m->repo_uri)
+			json_object_set_new(repo, "uri",
+					    json_string(m->repo_uri));
+		json_object_set_new(repo, "cpe", json_string(""));
+		json_object_set_new(o, "repository", repo);
+	}
 	if (*m->arch_op)
 		json_object_set_new(o, "arch_op", json_string(m->arch_op));
 	return o;
@@ -762,10 +780,11 @@ static json_t *vuln_json(const struct clr_vrec *r)
 /* What a cached Vulnerability costs, roughly (for CLR_VINDEX_CACHE_MAX):
  * jansson's objects, pairs and string headers (~2.5 KiB for the 14 keys
  * and the package object, measured as resident memory over 12,000
- * cached objects) plus the text. */
+ * cached objects, ~0.5 KiB more for the empty members Clair writes)
+ * plus the text. */
 static size_t vuln_cost(const struct clr_vrec *r)
 {
-	return 2560 + strlen(r->adv->description) + strlen(r->adv->links) +
+	return 3072 + strlen(r->adv->description) + strlen(r->adv->links) +
 	       strlen(r->adv->name) + strlen(r->adv->severity) +
 	       strlen(r->package_name) + strlen(r->fixed_in_version);
 }
@@ -795,6 +814,91 @@ static json_t *vuln_shared(const struct clr_vindex *ix,
 	if (!install(&o, slot, vuln_json(r)))
 		__atomic_sub_fetch(bytes, cost, __ATOMIC_RELAXED);
 	return json_incref(o);
+}
+
+/* --- enrichment: NVD's CVSS data (claircore enricher/cvss) ---------------- */
+
+/* The CVE ids of one advisory, each once. */
+#define CVES_MAX 64
+struct cves {
+	char id[CVES_MAX][32];
+	size_t n;
+};
+
+static void add_cve(void *arg, const char *id)
+{
+	struct cves *c = arg;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->id[i], id))
+			return;
+	if (c->n < CVES_MAX)
+		snprintf(c->id[c->n++], sizeof(c->id[0]), "%s", id);
+}
+
+static int cve_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Record r's enrichment: the v3 CVSS objects of the CVEs its advisory's
+ * description, name and links mention (claircore looks in the same three,
+ * and asks for the ids sorted), as a JSON array; json_null() when there
+ * is none.  Built once per record and shared, as vuln_shared() does. */
+static json_t *rec_enrich(const struct clr_vindex *ix, const struct clr_vrec *r)
+{
+	const struct clr_vadv *a = r->adv;
+	void **slot = &ix->enrich[r - ix->recs];
+	json_t *e = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *arr;
+	struct cves c;
+
+	if (e)
+		return e;
+	c.n = 0;
+	clr_nvd_find_cves(a->description, add_cve, &c);
+	clr_nvd_find_cves(a->name, add_cve, &c);
+	clr_nvd_find_cves(a->links, add_cve, &c);
+	qsort(c.id, c.n, sizeof(c.id[0]), cve_cmp);
+	arr = json_array();
+	for (size_t i = 0; i < c.n; i++) {
+		const struct clr_nvd_cvss *x = clr_vindex_cvss(ix, c.id[i]);
+		json_t *o = x ? clr_nvd_v3_object(x) : NULL;
+
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	if (!json_array_size(arr)) {
+		json_decref(arr);
+		arr = json_null();
+	}
+	install(&e, slot, arr);
+	return e;
+}
+
+json_t *clr_match_nvd_metadata(const struct clr_vindex *ix, json_t *vuln)
+{
+	const char *fields[] = { "name", "links" };
+	struct cves c;
+
+	if (!ix || !ix->cvss_records)
+		return NULL;
+	/* Clair v2 looked the vulnerability's name up; a name that is not a
+	 * CVE id (DSA-..., RHSA-...) falls back to the CVEs its links name */
+	for (size_t f = 0; f < 2; f++) {
+		c.n = 0;
+		clr_nvd_find_cves(json_string_value(json_object_get(vuln,
+								    fields[f])),
+				  add_cve, &c);
+		qsort(c.id, c.n, sizeof(c.id[0]), cve_cmp);
+		for (size_t i = 0; i < c.n; i++) {
+			const struct clr_nvd_cvss *x = clr_vindex_cvss(ix, c.id[i]);
+			json_t *md = x ? clr_nvd_v1_metadata(x) : NULL;
+
+			if (md)
+				return md;
+		}
+	}
+	return NULL;
 }
 
 /* A hit: its record and what orders a package's list, copied out of the
@@ -1019,6 +1123,7 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	struct clr_vec hits = CLR_VEC_INIT(struct hit);
 	struct clr_vec nss = CLR_VEC_INIT(struct pns);
 	struct rset seen = { NULL, 0, 0 };
+	json_t *enrich = NULL, *enrichments;
 	struct mctx c;
 	struct pid *ids;
 	const char *id, *key;
@@ -1096,6 +1201,15 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 					/* ids are hex: no UTF-8 to check */
 					json_object_set_new_nocheck(c.vulns,
 								    rid, o);
+					if (ix->enrich) {
+						json_t *e = rec_enrich(ix, r);
+
+						if (!enrich && json_is_array(e))
+							enrich = json_object();
+						if (json_is_array(e))
+							json_object_set_nocheck(
+								enrich, rid, e);
+					}
 				} else {
 					o = json_object_get(c.vulns, rid);
 				}
@@ -1117,7 +1231,13 @@ int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	clr_hashmap_release(&c.byname, release_list);
 	json_object_set_new(out, "vulnerabilities", c.vulns);
 	json_object_set_new(out, "package_vulnerabilities", pv);
-	json_object_set_new(out, "enrichments", json_object());
+	/* Clair's shape: {type: [{vulnerability id: [CVSS objects]}]}, the
+	 * type absent when no vulnerability has any */
+	enrichments = json_object();
+	if (enrich)
+		json_object_set_new(enrichments, CLR_NVD_ENRICHMENT_TYPE,
+				    json_pack("[o]", enrich));
+	json_object_set_new(out, "enrichments", enrichments);
 	json_object_set_new(out, "not_covered", nc);
 	*vuln_report = out;
 	return 0;

@@ -7,7 +7,9 @@
  *   vulnerabilities          {id: Vulnerability}, every record that matched
  *   package_vulnerabilities  {package id: [vulnerability id, ...]}, each
  *                            list most severe first, then by name and id
- *   enrichments              {} (enrichers come later)
+ *   enrichments              Clair's clair.cvss enrichment when NVD data is
+ *                            loaded: {CLR_NVD_ENRICHMENT_TYPE: [{vulnerability
+ *                            id: [CVSS v3.x objects]}]}, else {}
  *   not_covered              clarion's extension: the ids of packages whose
  *                            distribution (or repository) no loaded updater
  *                            has any record for, so that "no
@@ -42,5 +44,12 @@
  * clr_vindex_free(ix). */
 int clr_match(json_t **vuln_report, const struct clr_vindex *ix,
 	      json_t *index_report);
+
+/* Clair v2's Metadata ({"NVD": {"CVSSv2": ..., "CVSSv3": ...}},
+ * clr_nvd_v1_metadata()) for a v4 Vulnerability object: the scores of the
+ * CVE that is its name, else of the first CVE its links name (in id
+ * order) that NVD scored.  A new reference, or NULL when there are none
+ * (or ix is NULL). */
+json_t *clr_match_nvd_metadata(const struct clr_vindex *ix, json_t *vuln);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <string.h>
 
+#include "feeds/osv.h"
 #include "util/alloc.h"
 #include "util/sha256.h"
 
@@ -112,6 +113,14 @@ static void add_vuln(json_t *vulns, const struct clr_report_finding *x, size_t n
 			json_object_set_new(json_object_get(v, "source"), "url",
 					    json_string(link));
 		free(link);
+		/* NVD's CVSS v3.x rating beside the feed's own */
+		if (x->cvss_score >= 0)
+			json_array_append_new(json_object_get(v, "ratings"), json_pack(
+				"{s:{s:s}, s:f, s:s, s:s, s:s}", "source", "name", "NVD",
+				"score", x->cvss_score / 10.0, "severity",
+				cdx_severity(clr_cvss_severity(x->cvss_score, 3)),
+				"method", strncmp(x->cvss_vector, "CVSS:3.0/", 9) ?
+				"CVSSv31" : "CVSSv3", "vector", x->cvss_vector));
 		if (*x->description)
 			json_object_set_new(v, "description", json_string(x->description));
 		advisories = json_array();

@@ -43,14 +43,21 @@ int clr_report_json(FILE *f, const struct clr_report *r)
 		const struct clr_report_finding *x =
 			CLR_VEC_AT(&r->findings, struct clr_report_finding, i);
 
-		json_array_append_new(arr, json_pack(
+		json_t *fo = json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			"package", x->package, "installed", x->installed,
 			"fixed", x->fixed, "vulnerability", x->vuln,
 			"severity", clr_severity_name(x->sev),
 			"severity_vendor", x->vendor_severity, "title", x->title,
 			"links", x->links, "updater", x->updater,
-			"purl", x->pkg->purl));
+			"purl", x->pkg->purl);
+
+		/* NVD's score beside the feed's severity, only when known */
+		if (x->cvss_score >= 0)
+			json_object_set_new(fo, "cvss", json_pack(
+				"{s:s, s:f}", "vector", x->cvss_vector,
+				"score", x->cvss_score / 10.0));
+		json_array_append_new(arr, fo);
 	}
 	for (i = 0; i < r->uncovered.len; i++) {
 		const struct clr_report_uncovered *u =

@@ -6,9 +6,11 @@
  */
 #include "report/report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "feeds/nvd.h"
 #include "report/ignore.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -251,6 +253,32 @@ static void add_packages(struct clr_report *r)
 	}
 }
 
+/* The first CVSS v3.x object the report's clair.cvss enrichment gives for
+ * vulnerability id (claircore's shape: {type: [{id: [cvssData...]}]}). */
+static void cvss_of(const struct clr_report *r, const char *id,
+		    struct clr_report_finding *f)
+{
+	json_t *en = json_object_get(r->vr, "enrichments");
+	json_t *map = json_array_get(json_object_get(en, CLR_NVD_ENRICHMENT_TYPE), 0);
+	json_t *list = json_object_get(map, id ? id : ""), *o;
+	size_t i;
+
+	f->cvss_vector = "";
+	f->cvss_score = -1;
+	json_array_foreach(list, i, o) {
+		const char *vec = json_string_value(json_object_get(o, "vectorString"));
+		json_t *score = json_object_get(o, "baseScore");
+		double d = json_number_value(score);
+
+		if (!vec || strncmp(vec, "CVSS:3.", 7) || !json_is_number(score) ||
+		    !(d >= 0 && d <= 10))
+			continue;
+		f->cvss_vector = vec;
+		f->cvss_score = (int)lround(d * 10);
+		return;
+	}
+}
+
 static int collect(struct clr_report *r, const struct clr_report_policy *pol)
 {
 	json_t *vulns = json_object_get(r->vr, "vulnerabilities");
@@ -292,6 +320,7 @@ static int collect(struct clr_report *r, const struct clr_report_policy *pol)
 			f.updater = jstr(v, "updater");
 			f.description = jstr(v, "description");
 			f.title = clr_strndup(f.description, strcspn(f.description, "\r\n"));
+			cvss_of(r, json_string_value(id), &f);
 			CLR_VEC_PUSH(&r->findings, &f);
 		}
 	}
@@ -390,7 +419,10 @@ bool clr_report_worst(const struct clr_report *r, enum clr_severity *out)
 
 int clr_report_dump(FILE *f, json_t *j)
 {
-	int rc = json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* 15 digits: a CVSS score of 9.8 is written 9.8, not as the 17
+	 * digits of the nearest double (9.8000000000000007) */
+	int rc = json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			    JSON_REAL_PRECISION(15));
 
 	json_decref(j);
 	if (rc || fputc('\n', f) == EOF || ferror(f))

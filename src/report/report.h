@@ -55,6 +55,10 @@ struct clr_report_finding {
 	const char *description;     /* whole; "" when the feed has none */
 	char *title;                 /* first line of the description (owned) */
 	enum clr_severity sev;
+	/* NVD's CVSS v3.x for it, from the report's clair.cvss enrichment
+	 * (the severity above stays the feed's, as in Clair) */
+	const char *cvss_vector;     /* "CVSS:3.1/AV:N/...", "" when none */
+	int cvss_score;              /* base score in tenths, -1 when none */
 };
 
 /* A package no feed covers. */

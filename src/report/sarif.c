@@ -52,7 +52,16 @@ static json_t *rule(const struct clr_report_finding *x, enum clr_severity worst)
 {
 	char *link = first_link(x->links), *md;
 	const char *sec = security_severity(worst);
+	char score[24];
 	json_t *props, *r;
+
+	/* A feed without a severity: NVD's CVSS score when there is one
+	 * (GitHub ranks alerts by the number) */
+	if (!sec && x->cvss_score >= 0) {
+		snprintf(score, sizeof(score), "%d.%d", x->cvss_score / 10,
+			 x->cvss_score % 10);
+		sec = score;
+	}
 
 	if (asprintf(&md, "**Vulnerability %s**\n\n| Severity | Package | Fixed "
 		     "Version | Link |\n| --- | --- | --- | --- |\n| %s | %s | %s | %s |"
