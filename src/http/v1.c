@@ -38,7 +38,9 @@
 #include "http/service.h"
 #include "image/uri.h"
 #include "indexer/indexer.h"
+#include "klar/output.h"
 #include "matcher/index.h"
+#include "matcher/match.h"
 #include "store/store.h"
 #include "updater/vuln.h"
 #include "util/alloc.h"
@@ -59,13 +61,74 @@
 /* Page size cap for the namespace vulnerability listing. */
 #define V1_MAX_LIMIT 10000
 
+/* o as Clair v2's json.NewEncoder(w).Encode wrote it: keys in the order
+ * they were set (this file sets them in the Go structs' field order),
+ * Go's string escapes (\u003c for '<', '>' and '&', '/' left alone, which
+ * jansson does differently), and a final newline. */
+static int go_encode(struct clr_buf *b, json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	int err = 0, first = 1;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		err = clr_buf_addch(b, '{');
+		json_object_foreach(v, k, x) {
+			if (!err && !first)
+				err = clr_buf_addch(b, ',');
+			first = 0;
+			if (!err)
+				err = clr_klar_json_string(b, k);
+			if (!err)
+				err = clr_buf_addch(b, ':');
+			if (!err)
+				err = go_encode(b, x);
+		}
+		return err ? err : clr_buf_addch(b, '}');
+	case JSON_ARRAY:
+		err = clr_buf_addch(b, '[');
+		json_array_foreach(v, i, x) {
+			if (!err && i)
+				err = clr_buf_addch(b, ',');
+			if (!err)
+				err = go_encode(b, x);
+		}
+		return err ? err : clr_buf_addch(b, ']');
+	case JSON_STRING:
+		return clr_klar_json_string(b, json_string_value(v));
+	case JSON_INTEGER:
+		return clr_buf_printf(b, "%" JSON_INTEGER_FORMAT,
+				      json_integer_value(v));
+	case JSON_REAL:
+		return clr_klar_json_number(b, json_real_value(v));
+	case JSON_TRUE:
+		return clr_buf_addstr(b, "true");
+	case JSON_FALSE:
+		return clr_buf_addstr(b, "false");
+	case JSON_NULL:
+		break;
+	}
+	return clr_buf_addstr(b, "null");
+}
+
 static int v1_reply(struct clr_http_request *req, int status, json_t *o)
 {
+	struct clr_buf b = CLR_BUF_INIT((size_t)1 << 30);
 	int err;
 
 	clr_http_add_header(req, "Server", "clair");
-	err = clr_http_reply_json(req, status, V1_TYPE, o);
+	err = go_encode(&b, o);
+	if (!err)
+		err = clr_buf_addch(&b, '\n');
 	json_decref(o);
+	if (err) {
+		clr_buf_release(&b);
+		return clr_error_set(CLR_ENOMEM, "cannot encode the answer");
+	}
+	err = clr_http_reply(req, status, V1_TYPE, clr_buf_str(&b), b.len);
+	clr_buf_release(&b);
 	return err;
 }
 
@@ -238,10 +301,13 @@ static int post_layer(struct clr_http_request *req)
 
 	root = json_loadb(body, len, 0, &je);
 	layer = json_object_get(root, "Layer");
+	if (!root) {
+		return v1_error(req, 400, "could not decode the request body: %s",
+				je.text);
+	}
 	if (!json_is_object(layer)) {
 		json_decref(root);
-		return v1_error(req, 400, "could not decode the request body: %s",
-				root ? "no Layer object" : je.text);
+		return v1_error(req, 400, "failed to provide layer");
 	}
 	name = jstr(layer, "Name");
 	path = jstr(layer, "Path");
@@ -249,9 +315,11 @@ static int post_layer(struct clr_http_request *req)
 	format = jstr(layer, "Format");
 	headers = json_object_get(layer, "Headers");
 	auth = jstr(headers, "Authorization");
+	/* Clair v2's worker.Process, its checks in its order. */
 	if (!*name || !*path || !*format) {
-		err = v1_error(req, 400, "could not process layer: Name, Path and "
-			       "Format are mandatory");
+		err = v1_error(req, 400, "could not process a layer which does "
+			       "not have a %s", !*name ? "name" :
+			       !*path ? "path" : "format");
 		goto done;
 	}
 	if (strlen(name) > V1_MAX_NAME || strlen(parent) > V1_MAX_NAME ||
@@ -302,9 +370,8 @@ static int post_layer(struct clr_http_request *req)
 		clr_service_store_release(svc, st, err == CLR_ENOTFOUND ? 0 : err);
 		st = NULL;
 		if (err == CLR_ENOTFOUND)
-			err = v1_error(req, 400, "could not find parent layer: "
-				       "parent layer is unknown, it must be "
-				       "processed first");
+			err = v1_error(req, 400, "worker: parent layer is "
+				       "unknown, it must be processed first");
 		else if (err == CLR_ELIMIT)
 			err = v1_error(req, 400, "%s", clr_error_msg());
 		else
@@ -383,20 +450,48 @@ done:
 
 /* --- GET /v1/layers/{name} ---------------------------------------------------- */
 
-/* "debian:12", as the matcher names namespaces. */
+/* The matcher's namespace name as Clair v2 spelled it: its Alpine
+ * detector wrote "alpine:v3.8" (the branch, with its "v") and its Oracle
+ * sources "oracle:7" where os-release says ID=ol.  Everything else
+ * ("debian:12", "ubuntu:22.04", "centos:7") already agrees.  Every v1
+ * route names namespaces through here, so a name read from one route is
+ * accepted by the others. */
+static void v1_namespace_name(char *ns, size_t n)
+{
+	char tmp[256];
+
+	if (!strncmp(ns, "alpine:", 7) && ns[7] >= '0' && ns[7] <= '9') {
+		snprintf(tmp, sizeof(tmp), "alpine:v%s", ns + 7);
+		snprintf(ns, n, "%s", tmp);
+	} else if (!strncmp(ns, "ol:", 3)) {
+		snprintf(tmp, sizeof(tmp), "oracle:%s", ns + 3);
+		snprintf(ns, n, "%s", tmp);
+	}
+}
+
+/* Clair v2's VersionFormat for a version scheme: it had only the dpkg and
+ * rpm parsers, and Alpine's namespaces and features said "dpkg" (its
+ * apk versions were compared with dpkg's rules); other schemes (the
+ * language ecosystems v2 never had) keep clarion's name. */
+static const char *v1_version_format(const char *scheme)
+{
+	return !scheme ? "" : !strcmp(scheme, "apk") ? "dpkg" : scheme;
+}
+
+/* "debian:12", as the matcher names namespaces, in Clair v2's spelling. */
 static void dist_namespace(char *out, size_t n, json_t *dist)
 {
 	if (!clr_vindex_namespace(out, n, jstr(dist, "did"), jstr(dist, "version_id"),
 				  jstr(dist, "version_code_name"), ""))
 		*out = '\0';
+	v1_namespace_name(out, n);
 }
 
 static const char *version_format(const char *package_db, const char *did)
 {
-	if (strstr(package_db, "dpkg"))
+	/* apk: "dpkg", as Clair v2 said (v1_version_format). */
+	if (strstr(package_db, "dpkg") || strstr(package_db, "apk"))
 		return "dpkg";
-	if (strstr(package_db, "apk"))
-		return "apk";
 	if (strstr(package_db, "rpm") || strstr(package_db, "Packages"))
 		return "rpm";
 	if (!strcmp(did, "debian") || !strcmp(did, "ubuntu"))
@@ -413,9 +508,11 @@ static char *first_link(const char *links)
 	return clr_strndup(links, strcspn(links, " \t\n"));
 }
 
-/* A v4 Vulnerability as v1's, under a Feature (FixedBy set). */
-static json_t *v1_vuln(json_t *v, const char *ns)
+/* A v4 Vulnerability as v1's, under a Feature (FixedBy set); Metadata
+ * from NVD's scores in ix (may be NULL) when it has them. */
+static json_t *v1_vuln(json_t *v, const char *ns, const struct clr_vindex *ix)
 {
+	json_t *md = clr_match_nvd_metadata(ix, v);
 	json_t *o = json_object();
 	char *link = first_link(jstr(v, "links"));
 	char vns[256];
@@ -433,6 +530,8 @@ static json_t *v1_vuln(json_t *v, const char *ns)
 	 * Critical); Defcon1 has no v4 source. */
 	set_str(o, "Severity", *jstr(v, "normalized_severity") ?
 		jstr(v, "normalized_severity") : "Unknown");
+	if (md)	/* Clair v2's place for it: after Severity */
+		json_object_set_new(o, "Metadata", md);
 	set_str(o, "FixedBy", jstr(v, "fixed_in_version"));
 	free(link);
 	return o;
@@ -463,6 +562,7 @@ static int get_layer(struct clr_http_request *req)
 	json_t *dist = NULL, *p, *vulns, *pv;
 	const char *key, **ids = NULL;
 	char ns[256] = "";
+	const struct clr_vindex *ix = NULL;
 	int err;
 
 	if ((err = clr_service_store_acquire(svc, &st)))
@@ -498,6 +598,10 @@ static int get_layer(struct clr_http_request *req)
 		err = v1_error(req, 500, "%s", clr_error_msg());
 		goto done;
 	}
+	/* NVD's scores for Metadata (the index the match used, or a newer
+	 * one: the same data or fresher) */
+	if (want_vulns)
+		ix = clr_service_vindex_acquire(svc);
 	vulns = json_object_get(vr, "vulnerabilities");
 	pv = json_object_get(vr, "package_vulnerabilities");
 	pkgs = json_object_get(report, "packages");
@@ -527,17 +631,24 @@ static int get_layer(struct clr_http_request *req)
 							    json_string_value(vid) : "");
 
 				if (json_is_object(v))
-					json_array_append_new(vs, v1_vuln(v, ns));
+					json_array_append_new(vs, v1_vuln(v, ns, ix));
 			}
 			json_object_set_new(f, "Vulnerabilities", vs);
 		}
 		set_str(f, "AddedBy", added);
 		json_array_append_new(features, f);
 	}
-	json_object_set_new(l, "Features", features);
+	/* []Feature with omitempty: no key at all for a layer without
+	 * packages. */
+	if (json_array_size(features))
+		json_object_set_new(l, "Features", features);
+	else
+		json_decref(features);
 reply:
 	err = v1_reply(req, 200, json_pack("{s:o}", "Layer", l));
 done:
+	if (ix)
+		clr_service_vindex_release(svc, ix);
 	free(ids);
 	clr_hashmap_release(&by_hash, NULL);
 	chain_release(chain, nchain);
@@ -587,6 +698,7 @@ static void record_namespace(char *out, size_t n, const struct clr_vuln *v)
 	if (!clr_vindex_namespace(out, n, v->dist_did, v->dist_version_id,
 				  v->dist_version_code_name, v->repo_name))
 		*out = '\0';
+	v1_namespace_name(out, n);
 }
 
 static int scan_record(const struct clr_vuln *v, void *arg)
@@ -600,7 +712,7 @@ static int scan_record(const struct clr_vuln *v, void *arg)
 		return 0;
 	if (!json_object_get(sc->namespaces, ns))
 		json_object_set_new(sc->namespaces, ns,
-				    json_string(v->version_scheme));
+				    json_string(v1_version_format(v->version_scheme)));
 	if (!sc->want_ns || strcmp(ns, sc->want_ns) ||
 	    (sc->want_name && strcmp(v->name, sc->want_name)))
 		return 0;
@@ -620,7 +732,7 @@ static int scan_record(const struct clr_vuln *v, void *arg)
 	fixed = json_object();
 	set_str(fixed, "Name", v->package_name);
 	set_str(fixed, "NamespaceName", ns);
-	set_str(fixed, "VersionFormat", v->version_scheme);
+	set_str(fixed, "VersionFormat", v1_version_format(v->version_scheme));
 	set_str(fixed, "Version", v->fixed_in_version);
 	json_array_append_new(json_object_get(o, "FixedIn"), fixed);
 	return 0;
@@ -685,6 +797,12 @@ static int get_namespaces(struct clr_http_request *req)
 						     jstr(sc.namespaces, keys[i])));
 	free(keys);
 	scan_release(&sc);
+	/* Clair v2 answered a pointer to a nil slice: null, not [], when
+	 * there is nothing (likewise for a page of vulnerabilities). */
+	if (!json_array_size(arr)) {
+		json_decref(arr);
+		arr = json_null();
+	}
 	return v1_reply(req, 200, json_pack("{s:o}", "Namespaces", arr));
 }
 
@@ -701,18 +819,30 @@ static int get_ns_vulns(struct clr_http_request *req)
 	json_t *arr, *out;
 	int err;
 
-	/* "limit REQUIRED (int >= 0)" */
-	limit = limit_s ? strtol(limit_s, &end, 10) : -1;
-	if (!limit_s || !*limit_s || *end || limit < 0)
-		return v1_error(req, 400, "invalid limit format: the limit "
-				"query parameter is required (an integer >= 0)");
+	/* "limit REQUIRED (int >= 0)", with Clair v2's three messages
+	 * (getVulnerabilities in api/v1/routes.go); strconv.Atoi takes an
+	 * optional sign and digits, nothing else. */
+	if (!limit_s)
+		return v1_error(req, 400, "must provide limit query parameter");
+	end = (char *)limit_s + (*limit_s == '+' || *limit_s == '-');
+	if (!*end || strspn(end, "0123456789") != strlen(end))
+		return v1_error(req, 400, "invalid limit format: strconv.Atoi: "
+				"parsing \"%s\": invalid syntax", limit_s);
+	limit = strtol(limit_s, &end, 10);
+	if (limit < 0)
+		return v1_error(req, 400, "limit value should not be less than "
+				"zero");
 	if (limit > V1_MAX_LIMIT)
 		limit = V1_MAX_LIMIT;
-	/* The page token is opaque to clients; clarion's is the offset. */
-	if (page && *page) {
+	/* The page token is opaque to clients; clarion's is the offset.  A
+	 * token that is not one of ours gets Clair's answer to a bad or
+	 * expired Fernet token. */
+	if (page) {
 		start = strtol(page, &end, 10);
-		if (*end || start < 0)
-			return v1_error(req, 400, "invalid page format");
+		if (!*page || *end || start < 0 || *page == '-' || *page == '+' ||
+		    *page == ' ')
+			return v1_error(req, 400, "invalid page format: invalid or "
+					"expired pagination token");
 	}
 	if ((err = scan_store(req, &sc))) {
 		scan_release(&sc);
@@ -729,6 +859,10 @@ static int get_ns_vulns(struct clr_http_request *req)
 
 		json_object_del(v, "FixedIn");
 		json_array_append_new(arr, v);
+	}
+	if (!json_array_size(arr)) {
+		json_decref(arr);
+		arr = json_null();
 	}
 	out = json_pack("{s:o}", "Vulnerabilities", arr);
 	if (i < n) {
@@ -758,6 +892,9 @@ static int get_ns_vuln(struct clr_http_request *req)
 		scan_release(&sc);
 		return v1_error(req, 404, "the resource cannot be found");
 	}
+	/* FixedIn only with ?fixedIn, as Clair v2's getVulnerability. */
+	if (!clr_http_query(req, "fixedIn"))
+		json_object_del(v, "FixedIn");
 	err = v1_reply(req, 200, json_pack("{s:O}", "Vulnerability", v));
 	scan_release(&sc);
 	return err;

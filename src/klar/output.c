@@ -245,7 +245,7 @@ int clr_klar_json_string(struct clr_buf *out, const char *str)
 
 /* A float64 as encoding/json writes it: strconv's shortest form, 'f'
  * between 1e-6 and 1e21, else 'e' with "e-07" cleaned to "e-7". */
-static int go_float(struct clr_buf *out, double f)
+int clr_klar_json_number(struct clr_buf *out, double f)
 {
 	char tmp[64], digits[32], *p;
 	int prec, exp, nd = 0, neg = f < 0;
@@ -253,8 +253,8 @@ static int go_float(struct clr_buf *out, double f)
 
 	if (!isfinite(f))
 		return clr_buf_addstr(out, "null"); /* Go would refuse */
-	if (a == 0)
-		return clr_buf_addstr(out, "0");
+	if (a == 0) /* strconv keeps the sign of -0 */
+		return clr_buf_addstr(out, signbit(f) ? "-0" : "0");
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, a);
 		if (strtod(tmp, NULL) == a)
@@ -350,9 +350,9 @@ static int go_value(struct clr_buf *out, json_t *v)
 	case JSON_STRING:
 		return clr_klar_json_string(out, json_string_value(v));
 	case JSON_INTEGER:
-		return go_float(out, (double)json_integer_value(v));
+		return clr_klar_json_number(out, (double)json_integer_value(v));
 	case JSON_REAL:
-		return go_float(out, json_real_value(v));
+		return clr_klar_json_number(out, json_real_value(v));
 	case JSON_TRUE:
 		return clr_buf_addstr(out, "true");
 	case JSON_FALSE:
@@ -392,32 +392,37 @@ static json_t *fold_get(json_t *o, const char *key)
 
 static int go_vuln_json(struct clr_buf *out, json_t *v);
 
-/* One element of FixedIn: klar's clair.Feature struct (Name,
- * NamespaceName, VersionFormat, Version, Vulnerabilities, AddedBy; all
- * omitempty). */
+/* One element of FixedIn: klar's own clair.feature struct, which is not
+ * Clair's: Name, NamespaceName and Version (omitempty), Vulnerabilities
+ * WITHOUT omitempty (null when the server sent none or null, [] for an
+ * empty list), AddedBy (omitempty); there is no VersionFormat field, so
+ * the server's is dropped on the way through. */
 static int go_feature_json(struct clr_buf *out, json_t *f)
 {
-	static const char *const strs[] = { "Name", "NamespaceName",
-					    "VersionFormat", "Version" };
+	static const char *const strs[] = { "Name", "NamespaceName", "Version" };
 	json_t *vs;
 	int first = 1, err;
 	size_t i;
 
 	if (!json_is_object(f))
-		return clr_buf_addstr(out, "{}");
+		return clr_buf_addstr(out, "{\"Vulnerabilities\":null}");
 	err = clr_buf_addch(out, '{');
-	for (i = 0; !err && i < 4; i++) {
+	for (i = 0; !err && i < 3; i++) {
 		const char *s = json_string_value(fold_get(f, strs[i]));
 
 		err = field_str(out, &first, strs[i], s ? s : "", 1);
 	}
 	vs = fold_get(f, "Vulnerabilities");
-	if (!err && json_is_array(vs) && json_array_size(vs)) {
+	if (!err)
+		err = clr_buf_printf(out, "%s\"Vulnerabilities\":",
+				     first ? "" : ",");
+	first = 0;
+	if (!err && !json_is_array(vs)) {
+		err = clr_buf_addstr(out, "null");
+	} else if (!err) {
 		json_t *x;
 
-		err = clr_buf_printf(out, "%s\"Vulnerabilities\":[",
-				     first ? "" : ",");
-		first = 0;
+		err = clr_buf_addch(out, '[');
 		json_array_foreach(vs, i, x) {
 			if (!err && i)
 				err = clr_buf_addch(out, ',');

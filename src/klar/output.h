@@ -106,8 +106,15 @@ int clr_klar_render(struct clr_buf *out, const struct clr_klar_vulns *vs,
 
 /* Appends s as Go's encoding/json writes a string (quotes, \u003c for <,
  * > and &, \u2028, \ufffd for invalid UTF-8).  Exposed for the Clair
- * client, which builds its request bodies the way Go does. */
+ * client, which builds its request bodies the way Go does, and for the
+ * server's API v1 (src/http/v1.c), which answers the way Clair v2's Go
+ * encoder did. */
 int clr_klar_json_string(struct clr_buf *out, const char *s);
+
+/* Appends a float64 as encoding/json writes it: strconv's shortest form,
+ * 'f' between 1e-6 and 1e21, else 'e' with the exponent's leading zero
+ * dropped ("1e+21", "2e-7"), "-0" for negative zero. */
+int clr_klar_json_number(struct clr_buf *out, double f);
 
 /* The display width olekukonko/tablewriter gives a string: ANSI colour
  * sequences count 0, East Asian wide characters 2.  For tests. */

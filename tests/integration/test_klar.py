@@ -422,8 +422,10 @@ def test_server_errors(clarion, kworld, srv):
             "push error 422: {\"Error\":{\"Message\":\"could not process layer: "
             % image)
     assert p.stderr.startswith(BANNER + head), p.stderr
+    # The body ends in the newline of Go's json.Encoder, as Clair v2's
+    # did; then the error's own "\n" and Klar's Printf's.
     assert p.stderr.endswith(
-        "}}\n\nFailed to analyze using API v3: push image %s to Clair failed: "
+        "}}\n\n\nFailed to analyze using API v3: push image %s to Clair failed: "
         "rpc error: code = Unavailable desc = transport is closing\n\n"
         "Failed to analyze, exiting\n" % image)
 
@@ -508,7 +510,11 @@ def test_v1_routes(clarion, kworld, tmp_path, db):
                           + page["NextPage"])
             seen += [x["Name"] for x in page["Vulnerabilities"]]
         assert "CVE-2008-7220" in seen and seen == sorted(seen)
+        # FixedIn only with ?fixedIn (Clair v2's getVulnerability).
         one = s.json("GET", "/v1/namespaces/debian:10/vulnerabilities/CVE-2008-7220")
+        assert "FixedIn" not in one["Vulnerability"]
+        one = s.json("GET",
+                     "/v1/namespaces/debian:10/vulnerabilities/CVE-2008-7220?fixedIn")
         fixed = one["Vulnerability"]["FixedIn"]
         assert {"Name": "prototypejs", "NamespaceName": "debian:10",
                 "VersionFormat": "dpkg", "Version": "1.6.0.2-1"} in fixed
@@ -529,6 +535,153 @@ def test_v1_routes(clarion, kworld, tmp_path, db):
         st, _, raw = s.request("POST", "/v1/layers", b'{"Layer":{"Name":"x"}}',
                                headers=hdr)
         assert st == 400
+
+
+def go_json_str(s):
+    """A string as Go's encoding/json writes it (HTML-safe, '/' kept)."""
+    out = json.dumps(s, ensure_ascii=False)
+    for c, e in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        out = out.replace(c, e)
+    return out
+
+
+def test_json_format_exact_bytes(clarion, kworld, srv):
+    """The whole JSON line, byte for byte: Go's field order (omitempty
+    fields dropped, FeatureName/FeatureVersion always there), map keys
+    sorted, HTML-safe escapes, '/' not escaped, one newline."""
+    def vuln(name, desc, sev, fixed, feature, version):
+        link = "https://security-tracker.debian.org/tracker/" + name
+        return ('{"Name":%s,"NamespaceName":"debian:10","Description":%s,"Link":%s,'
+                '"Severity":%s,"FixedBy":%s,"FeatureName":%s,"FeatureVersion":%s}'
+                % tuple(go_json_str(x) for x in (name, desc, link, sev, fixed,
+                                                  feature, version)))
+    backupninja_desc = BLOCK_BACKUPNINJA.split("\n")[3]
+    p = klar(clarion, kworld, srv, "test/deb:1", FORMAT_OUTPUT="json")
+    assert p.stdout == (
+        '{"LayerCount":3,"Vulnerabilities":{'
+        '"High":[' + vuln("CVE-2008-7220", PROTOTYPE_DESC, "High", "1.6.0.2-1",
+                          "libjs-prototype", "1.6.0-1") + '],'
+        '"Medium":[' + vuln("CVE-2005-3111", backupninja_desc, "Medium", "0.8-2",
+                            "backupninja", "0.8-1") + '],'
+        # No Description (empty) and no FixedBy (unfixed): both left out.
+        '"Unknown":[{"Name":"CVE-2022-0456","NamespaceName":"debian:10",'
+        '"Link":"https://security-tracker.debian.org/tracker/CVE-2022-0456",'
+        '"Severity":"Unknown","FeatureName":"chromium",'
+        '"FeatureVersion":"90.0.4430.212-1~deb10u1"}]}}\n')
+    assert p.stderr == "" and p.returncode == 1
+    # Alpine: Clair v2's namespace spelling reaches Klar's JSON.
+    p = klar(clarion, kworld, srv, "test/alpine:1", FORMAT_OUTPUT="json",
+             CLAIR_THRESHOLD="1000")
+    assert ('{"Name":"XSA-207","NamespaceName":"alpine:v3.11","Severity":"Unknown",'
+            '"FixedBy":"4.7.1-r5","FeatureName":"xen","FeatureVersion":"4.7.1-r4"}'
+            in p.stdout), p.stdout
+    assert p.returncode == 0
+
+
+def ordered(raw):
+    """raw JSON with objects as lists of (key, value) pairs, in order."""
+    return json.loads(raw, object_pairs_hook=lambda kv: kv)
+
+
+def keys_in_go_order(pairs, fields):
+    keys = [k for k, _ in pairs]
+    assert keys == [f for f in fields if f in keys], keys
+    return dict(pairs)
+
+
+def test_v1_wire_format(clarion, kworld, srv):
+    """Clair v2's bodies as its Go encoder wrote them: struct field order,
+    omitempty, a final newline, HTML-safe escapes; its error texts; Alpine
+    named and versioned as Clair v2 named it."""
+    p = klar(clarion, kworld, srv, "test/deb:1")  # posts the layers
+    assert p.returncode == 1
+    img = kworld["images"]["deb"]
+    cfg_hex = img.config.digest.split(":")[1]
+    top = cfg_hex + img.layers[-1].blob.digest.split(":")[1]
+    st, h, raw = srv.request("GET", "/v1/layers/%s?vulnerabilities" % top)
+    assert st == 200 and raw.endswith(b"}}\n") and raw.count(b"\n") == 1
+    assert h["content-type"] == "application/json;charset=utf-8"
+    assert b"\\/" not in raw and b"https://security-tracker.debian.org/" in raw
+    env = keys_in_go_order(ordered(raw), ["Layer", "Error"])
+    layer = keys_in_go_order(env["Layer"], [
+        "Name", "NamespaceName", "Path", "Headers", "ParentName", "Format",
+        "IndexedByVersion", "Features"])
+    assert layer["IndexedByVersion"] == 3 and layer["NamespaceName"] == "debian:10"
+    seven = {"Unknown", "Negligible", "Low", "Medium", "High", "Critical", "Defcon1"}
+    nvulns = 0
+    for f in layer["Features"]:
+        f = keys_in_go_order(f, ["Name", "NamespaceName", "VersionFormat", "Version",
+                                 "Vulnerabilities", "AddedBy"])
+        assert f["VersionFormat"] == "dpkg" and f["NamespaceName"] == "debian:10"
+        for v in f.get("Vulnerabilities", []):
+            v = keys_in_go_order(v, ["Name", "NamespaceName", "Description", "Link",
+                                     "Severity", "Metadata", "FixedBy"])
+            assert v["Severity"] in seven
+            nvulns += 1
+    assert nvulns == 3
+    # Error envelopes, whole bodies.
+    st, _, raw = srv.request("GET", "/v1/layers/%s?vulnerabilities" % ("0" * 128))
+    assert (st, raw) == (404, b'{"Error":{"Message":"the resource cannot be found"}}\n')
+    base = "/v1/namespaces/debian:10/vulnerabilities"
+    for query, message in (
+            ("", "must provide limit query parameter"),
+            ("?limit=x", 'invalid limit format: strconv.Atoi: parsing \\"x\\": '
+                         'invalid syntax'),
+            ("?limit=", 'invalid limit format: strconv.Atoi: parsing \\"\\": '
+                        'invalid syntax'),
+            ("?limit=-1", "limit value should not be less than zero"),
+            ("?limit=1&page=not-a-token",
+             "invalid page format: invalid or expired pagination token")):
+        st, _, raw = srv.request("GET", base + query)
+        assert (st, raw) == (400, b'{"Error":{"Message":"%s"}}\n' % message.encode()), \
+            (query, raw)
+    # POST /v1/layers: worker.Process's checks, in its order and words.
+    hdr = {"Content-Type": "application/json"}
+    for body, message in (
+            (b"{}", "failed to provide layer"),
+            (b'{"Layer":{"Path":"p","Format":"Docker"}}',
+             "could not process a layer which does not have a name"),
+            (b'{"Layer":{"Name":"x"}}',
+             "could not process a layer which does not have a path"),
+            (b'{"Layer":{"Name":"x","Path":"p"}}',
+             "could not process a layer which does not have a format"),
+            (v1_body("x" * 128, "http://127.0.0.1:1/v2/a/blobs/sha256:" + "0" * 64,
+                     "y" * 128), "worker: parent layer is unknown, it must be "
+                                 "processed first")):
+        st, _, raw = srv.request("POST", "/v1/layers", body, headers=hdr)
+        assert (st, raw) == (400, b'{"Error":{"Message":"%s"}}\n' % message.encode())
+    # An empty page: Clair v2's nil slice, null; the next page is the
+    # first one.
+    st, _, raw = srv.request("GET", base + "?limit=0")
+    assert (st, raw) == (200, b'{"Vulnerabilities":null,"NextPage":"0"}\n')
+    # A layer without packages: no Features key at all (omitempty).
+    p = klar(clarion, kworld, srv, "test/empty:1")
+    assert p.returncode == 0
+    img = kworld["images"]["empty"]
+    name = img.config.digest.split(":")[1] + img.layers[-1].blob.digest.split(":")[1]
+    st, _, raw = srv.request("GET", "/v1/layers/%s?features&vulnerabilities" % name)
+    assert st == 200 and [k for k, _ in ordered(raw)[0][1]] == [
+        "Name", "IndexedByVersion"], raw
+    # Alpine: "alpine:v3.11" and VersionFormat "dpkg", on every route.
+    p = klar(clarion, kworld, srv, "test/alpine:1", CLAIR_THRESHOLD="1000")
+    assert p.returncode == 0
+    img = kworld["images"]["alpine"]
+    name = img.config.digest.split(":")[1] + img.layers[-1].blob.digest.split(":")[1]
+    layer = srv.json("GET", "/v1/layers/%s?features" % name)["Layer"]
+    assert layer["NamespaceName"] == "alpine:v3.11"
+    assert {(f["Name"], f["NamespaceName"], f["VersionFormat"])
+            for f in layer["Features"] if f["Name"] == "xen"} == {
+        ("xen", "alpine:v3.11", "dpkg")}
+    nss = srv.json("GET", "/v1/namespaces")["Namespaces"]
+    assert {"Name": "alpine:v3.11", "VersionFormat": "dpkg"} in nss
+    assert not [n for n in nss if n["Name"].startswith("alpine:3")]
+    one = srv.json("GET", "/v1/namespaces/alpine:v3.11/vulnerabilities/XSA-207?fixedIn")
+    assert one["Vulnerability"]["NamespaceName"] == "alpine:v3.11"
+    assert {"Name": "xen", "NamespaceName": "alpine:v3.11", "VersionFormat": "dpkg",
+            "Version": "4.7.1-r5"} in one["Vulnerability"]["FixedIn"]
+    st, _, _ = srv.request("GET", "/v1/namespaces/alpine:3.11/vulnerabilities?limit=1")
+    assert st == 404
 
 
 # ---- Clair v2's config.yaml: the lab's Secret --------------------------------------

@@ -485,6 +485,271 @@ static void test_table(void **state)
 	clr_klar_vulns_release(&vs);
 }
 
+/* A table that exercises the 2018 tablewriter Klar linked: every
+ * severity (and one outside the seven, never listed), an empty cell, a
+ * description wrapped twice at 30 columns, one whose word is longer than
+ * 30 (its column grows to 48 for that row only, so the rows above stay
+ * wrapped at 30: widths grow row by row while rows are appended), wide
+ * CJK characters (2 columns each), a combining accent (0), a newline and
+ * a double space inside a cell, HTML characters (kept raw).  The expected
+ * bytes come from an independent model of tablewriter's parseDimension,
+ * WrapString and WrapWords (minimum raggedness) and Klar's tableFormat,
+ * which agreed with clr_klar_render() on 3,300 random tables. */
+static void add_table_a(struct clr_klar_vulns *vs)
+{
+	add(vs, "CVE-2019-0001", "Critical", "openssl", "1.1.1d-0+deb10u2",
+	    "1.1.1d-0+deb10u3", "A <script> & \"quoted\" description that is "
+	    "long enough to wrap twice at thirty columns",
+	    "https://security-tracker.debian.org/tracker/CVE-2019-0001");
+	add(vs, "CVE-2019-0002", "Unknown", "chromium", "90.0", "", "",
+	    "https://x/2");
+	add(vs, "CVE-2019-0003", "Defcon1", "bash", "5.0-4", "5.0-5",
+	    "Supercalifragilisticexpialidocious-and-more-text word", "https://x/3");
+	add(vs, "CVE-2019-9999", "Important", "bash", "5.0-4", "", "never shown",
+	    "");
+	add(vs, "CVE-2019-0004", "Low", "zlib", "1:1.2.11", "",
+	    "\xe4\xb8\xad\xe6\x96\x87\xe8\xaf\xb4\xe6\x98\x8e "
+	    "\xe5\xae\xbd\xe5\xad\x97\xe7\xac\xa6 with mixed width text here",
+	    "https://x/4");
+	add(vs, "CVE-2019-0005", "Negligible", "tar", "1.30", "1.31", "short",
+	    "https://x/5");
+	add(vs, "CVE-2019-0006", "Medium", "curl", "7.64.0-4", "7.64.0-4+deb10u1",
+	    "two  spaces\nand a newline in the middle of the text", "https://x/6");
+	add(vs, "CVE-2019-0007", "High", "libxml2", "2.9.4", "2.9.4+dfsg1-7",
+	    "e\xcc\x81 combining accents count zero width in this line",
+	    "https://x/7");
+}
+
+#define RULE_A \
+	"+------------+---------------+-------------+------------------+-" \
+	"-----------------+----------------------------------------------" \
+	"----+-----------------------------------------------------------" \
+	"+\n"
+
+static void test_table_exact(void **state)
+{
+	struct clr_klar_vulns vs = CLR_KLAR_VULNS_INIT;
+	size_t counted;
+	char *out;
+
+	(void)state;
+	add_table_a(&vs);
+	out = render(&vs, CLR_KLAR_FORMAT_TABLE, CLR_KLAR_SEV_UNKNOWN, 0, 0,
+		     &counted);
+	assert_string_equal(out,
+		"Found 8 vulnerabilities\n"
+		"Unknown: 1\n"
+		"Negligible: 1\n"
+		"Low: 1\n"
+		"Medium: 1\n"
+		"High: 1\n"
+		"Critical: 1\n"
+		"Defcon1: 1\n"
+		"\n"
+		RULE_A
+		"| SEVERITY   | NAME          | FEATURENAME | FEATUREVERSION   | "
+		"FIXEDBY          | DESCRIPTION                                  "
+		"    | LINK                                                      "
+		"|\n"
+		RULE_A
+		"| \033[0;97mUnknown\033[0m    | CVE-2019-0002 | chromium    | 90"
+		".0             |                  |                             "
+		"                     | https://x/2                              "
+		"                 |\n"
+		RULE_A
+		"| \033[0;94mNegligible\033[0m | CVE-2019-0005 | tar         | 1."
+		"30             | 1.31             | short                       "
+		"                     | https://x/5                              "
+		"                 |\n"
+		RULE_A
+		"| \033[0;94mLow\033[0m        | CVE-2019-0004 | zlib        | 1:"
+		"1.2.11         |                  | \xe4\xb8\xad""\xe6\x96\x87"""
+		"\xe8\xaf\xb4""\xe6\x98\x8e"" \xe5\xae\xbd""\xe5\xad\x97"""
+		"\xe7\xac\xa6"" with mixed                       | https://x/4   "
+		"                                            |\n"
+		"|            |               |             |                  | "
+		"                 | width text here                              "
+		"    |                                                           "
+		"|\n"
+		RULE_A
+		"| \033[0;33mMedium\033[0m     | CVE-2019-0006 | curl        | 7."
+		"64.0-4         | 7.64.0-4+deb10u1 | two  spaces and a newline in"
+		"                     | https://x/6                              "
+		"                 |\n"
+		"|            |               |             |                  | "
+		"                 | the middle of the text                       "
+		"    |                                                           "
+		"|\n"
+		RULE_A
+		"| \033[0;31mHigh\033[0m       | CVE-2019-0007 | libxml2     | 2."
+		"9.4            | 2.9.4+dfsg1-7    | e\xcc\x81"" combining accent"
+		"s count zero                   | https://x/7                    "
+		"                           |\n"
+		"|            |               |             |                  | "
+		"                 | width in this line                           "
+		"    |                                                           "
+		"|\n"
+		RULE_A
+		"| \033[1;31mCritical\033[0m   | CVE-2019-0001 | openssl     | 1."
+		"1.1d-0+deb10u2 | 1.1.1d-0+deb10u3 | A <script> & \"quoted\"     "
+		"                       | https://security-tracker.debian.org/tra"
+		"cker/CVE-2019-0001 |\n"
+		"|            |               |             |                  | "
+		"                 | description that is long                     "
+		"    |                                                           "
+		"|\n"
+		"|            |               |             |                  | "
+		"                 | enough to wrap twice at thirty               "
+		"    |                                                           "
+		"|\n"
+		"|            |               |             |                  | "
+		"                 | columns                                      "
+		"    |                                                           "
+		"|\n"
+		RULE_A
+		"| \033[1;31mDefcon1\033[0m    | CVE-2019-0003 | bash        | 5."
+		"0-4            | 5.0-5            | Supercalifragilisticexpialid"
+		"ocious-and-more-text | https://x/3                              "
+		"                 |\n"
+		"|            |               |             |                  | "
+		"                 | word                                         "
+		"    |                                                           "
+		"|\n"
+		RULE_A);
+	assert_int_equal(counted, 7);
+	free(out);
+	/* CLAIR_OUTPUT=Critical: two rows; the widths are those of the rows
+	 * shown, not of the whole list. */
+	out = render(&vs, CLR_KLAR_FORMAT_TABLE, CLR_KLAR_SEV_CRITICAL, 1, 0,
+		     &counted);
+	assert_non_null(strstr(out, "\n\n+----------+---------------+-----------"
+			       "--+------------------+------------------+-------"
+			       "-------------------------------------------+-----"
+			       "------------------------------------------------------"
+			       "+\n| SEVERITY | NAME "));
+	assert_null(strstr(out, "CVE-2019-0002"));
+	assert_int_equal(counted, 2);
+	free(out);
+	clr_klar_vulns_release(&vs);
+}
+
+/* The standard blocks with what the table test has: an empty description
+ * and link give empty lines, the rest is printed raw (no escaping, no
+ * wrapping), in severity order and server order within one. */
+static void test_standard_exact(void **state)
+{
+	struct clr_klar_vulns vs = CLR_KLAR_VULNS_INIT;
+	size_t counted;
+	char *out;
+
+	(void)state;
+	add_table_a(&vs);
+	add(&vs, "CVE-2019-0008", "Low", "zlib", "1:1.2.11", "", "", "");
+	out = render(&vs, CLR_KLAR_FORMAT_STANDARD, CLR_KLAR_SEV_LOW, 1, 1,
+		     &counted);
+	assert_string_equal(out,
+		"Whitelisted 1 vulnerabilities\n"
+		"Found 9 vulnerabilities\n"
+		"Unknown: 1\nNegligible: 1\nLow: 2\nMedium: 1\nHigh: 1\n"
+		"Critical: 1\nDefcon1: 1\n\n"
+		"CVE-2019-0004: [Low] \nFound in: zlib [1:1.2.11]\nFixed By: \n"
+		"\xe4\xb8\xad\xe6\x96\x87\xe8\xaf\xb4\xe6\x98\x8e "
+		"\xe5\xae\xbd\xe5\xad\x97\xe7\xac\xa6 with mixed width text "
+		"here\nhttps://x/4\n-----------------------------------------\n"
+		"CVE-2019-0008: [Low] \nFound in: zlib [1:1.2.11]\nFixed By: \n"
+		"\n\n-----------------------------------------\n"
+		"CVE-2019-0006: [Medium] \nFound in: curl [7.64.0-4]\n"
+		"Fixed By: 7.64.0-4+deb10u1\ntwo  spaces\nand a newline in the "
+		"middle of the text\nhttps://x/6\n"
+		"-----------------------------------------\n"
+		"CVE-2019-0007: [High] \nFound in: libxml2 [2.9.4]\n"
+		"Fixed By: 2.9.4+dfsg1-7\ne\xcc\x81 combining accents count zero "
+		"width in this line\nhttps://x/7\n"
+		"-----------------------------------------\n"
+		"CVE-2019-0001: [Critical] \nFound in: openssl [1.1.1d-0+deb10u2]\n"
+		"Fixed By: 1.1.1d-0+deb10u3\nA <script> & \"quoted\" description "
+		"that is long enough to wrap twice at thirty columns\n"
+		"https://security-tracker.debian.org/tracker/CVE-2019-0001\n"
+		"-----------------------------------------\n"
+		"CVE-2019-0003: [Defcon1] \nFound in: bash [5.0-4]\nFixed By: 5.0-5\n"
+		"Supercalifragilisticexpialidocious-and-more-text word\n"
+		"https://x/3\n-----------------------------------------\n");
+	/* IGNORE_UNFIXED: the two unfixed Low ones are shown, not counted. */
+	assert_int_equal(counted, 4);
+	free(out);
+	clr_klar_vulns_release(&vs);
+}
+
+/* Go's encoding/json as Klar 2.4.0 (Go 1.11) wrote its line: \u003c
+ * \u003e \u0026, \u2028, \u0008 and \u000c (short \b \f only came in Go
+ * 1.22), DEL and '/' raw, invalid UTF-8 as \ufffd, UTF-8 raw; Metadata's
+ * keys sorted and its numbers as float64; FixedIn through klar's own
+ * feature struct (no VersionFormat, Vulnerabilities never omitted). */
+static void test_json_exact(void **state)
+{
+	struct clr_klar_vulns vs = CLR_KLAR_VULNS_INIT;
+	size_t counted;
+	char *out;
+
+	(void)state;
+	add(&vs, "CVE-1", "High", "pkg", "1", "",
+	    "a<b>&c/d\xe2\x80\xa8" "e\x01" "f\bg\fh\x7fi\xffj\xe4\xb8\xad\t\r", "");
+	vs.items[0].metadata = json_loads(
+		"{\"z\":1,\"a\":{\"y\":[1.5,2e-7,100000000000000000000000,-0.0],"
+		"\"b\":\"</x>\"}}", JSON_DECODE_INT_AS_REAL, NULL);
+	vs.items[0].fixed_in = json_loads(
+		"[{\"name\":\"f\",\"VersionFormat\":\"dpkg\",\"Version\":\"1\","
+		"\"Vulnerabilities\":[{\"Name\":\"inner\",\"Severity\":\"Low\"},"
+		"null],\"AddedBy\":\"l\"},{\"Name\":\"g\"},"
+		"{\"Vulnerabilities\":[]}]", 0, NULL);
+	assert_non_null(vs.items[0].metadata);
+	assert_non_null(vs.items[0].fixed_in);
+	add(&vs, "CVE-2", "Defcon1", "p2", "2", "3", "", "");
+	out = render(&vs, CLR_KLAR_FORMAT_JSON, CLR_KLAR_SEV_UNKNOWN, 0, 0,
+		     &counted);
+	assert_string_equal(out,
+		"{\"LayerCount\":3,\"Vulnerabilities\":{"
+		"\"Defcon1\":[{\"Name\":\"CVE-2\",\"NamespaceName\":\"debian:10\","
+		"\"Severity\":\"Defcon1\",\"FixedBy\":\"3\",\"FeatureName\":\"p2\","
+		"\"FeatureVersion\":\"2\"}],"
+		"\"High\":[{\"Name\":\"CVE-1\",\"NamespaceName\":\"debian:10\","
+		"\"Description\":\"a\\u003cb\\u003e\\u0026c/d\\u2028e\\u0001"
+		"f\\u0008g\\u000ch\x7fi\\ufffdj\xe4\xb8\xad\\t\\r\","
+		"\"Severity\":\"High\","
+		"\"Metadata\":{\"a\":{\"b\":\"\\u003c/x\\u003e\","
+		"\"y\":[1.5,2e-7,1e+23,-0]},\"z\":1},"
+		"\"FixedIn\":[{\"Name\":\"f\",\"Version\":\"1\","
+		"\"Vulnerabilities\":[{\"Name\":\"inner\",\"Severity\":\"Low\","
+		"\"FeatureName\":\"\",\"FeatureVersion\":\"\"},"
+		"{\"FeatureName\":\"\",\"FeatureVersion\":\"\"}],\"AddedBy\":\"l\"},"
+		"{\"Name\":\"g\",\"Vulnerabilities\":null},{\"Vulnerabilities\":[]}],"
+		"\"FeatureName\":\"pkg\",\"FeatureVersion\":\"1\"}]}}\n");
+	assert_int_equal(counted, 2);
+	free(out);
+	clr_klar_vulns_release(&vs);
+}
+
+/* float64s as Go's encoder writes them (Metadata's CVSS scores). */
+static void test_json_numbers(void **state)
+{
+	static const struct { double f; const char *go; } cases[] = {
+		{ 9.8, "9.8" }, { 0.1, "0.1" }, { 10, "10" }, { -7.25, "-7.25" },
+		{ 1e20, "100000000000000000000" }, { 1e21, "1e+21" },
+		{ 1e-6, "0.000001" }, { 1e-7, "1e-7" }, { 123456789.5, "123456789.5" },
+		{ 5e-324, "5e-324" }, { 1.7976931348623157e308, "1.7976931348623157e+308" },
+		{ 0.0, "0" }, { -0.0, "-0" }, { 2.5e-10, "2.5e-10" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct clr_buf b = CLR_BUF_INIT(64);
+
+		assert_int_equal(clr_klar_json_number(&b, cases[i].f), 0);
+		assert_string_equal(clr_buf_str(&b), cases[i].go);
+		clr_buf_release(&b);
+	}
+}
+
 static void test_from_report(void **state)
 {
 	json_t *r = json_loads(
@@ -586,6 +851,10 @@ int main(void)
 		cmocka_unit_test(test_standard),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_exact),
+		cmocka_unit_test(test_standard_exact),
+		cmocka_unit_test(test_json_exact),
+		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_from_report),
 		cmocka_unit_test(test_clair_v2_config),
 	};
