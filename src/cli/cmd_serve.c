@@ -9,6 +9,7 @@
  * (index loader, updater loop) are joined; an updater run in progress ends
  * its transaction first, so nothing is left half-written.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include "http/service.h"
 #include "notifier/notifier.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -81,6 +83,38 @@ static unsigned char *b64_decode(const char *s, size_t *n)
 	return out;
 }
 
+/* A PEM file named by a config key (tls.cert, tls.key) into a new
+ * NUL-terminated string; NULL with the message set when unreadable. */
+static char *read_pem(const struct clr_config *cfg, const char *key)
+{
+	const char *path = clr_config_string(cfg, key);
+	struct clr_buf b = CLR_BUF_INIT(1u << 20);
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	if (!(f = fopen(path, "rb"))) {
+		clr_error_set(CLR_EIO, "%s: cannot open %s: %s", key, path,
+			      strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (clr_buf_add(&b, chunk, n)) {
+			clr_error_set(CLR_ELIMIT, "%s: %s is over 1 MiB", key,
+				      path);
+			break;
+		}
+	if (ferror(f) || n) {
+		if (ferror(f))
+			clr_error_set(CLR_EIO, "%s: cannot read %s", key, path);
+		fclose(f);
+		clr_buf_release(&b);
+		return NULL;
+	}
+	fclose(f);
+	return clr_buf_detach(&b, NULL);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -102,10 +136,12 @@ int cmd_serve(int argc, char **argv)
 	struct clr_http_server_opts so = { 0 };
 	struct clr_service_opts vo = { 0 };
 	unsigned char *psk = NULL;
+	char *tls_cert = NULL, *tls_key = NULL; /* PEM text */
 	size_t psk_len = 0, n_iss = 0;
 	const char **issuers = NULL;
 	const char *const *iss;
 	unsigned mode = CLR_MODE_COMBO;
+	bool notifier_wanted;  /* the notifier still to start */
 	sigset_t sigs;
 	int64_t limit;
 	int c, sig = 0, rc = CLR_EXIT_ERROR;
@@ -166,6 +202,11 @@ int cmd_serve(int argc, char **argv)
 	vo.mode = mode;
 	vo.run_updaters = (mode & (CLR_MODE_MATCHER | CLR_MODE_COMBO)) &&
 			  !clr_config_bool(cfg, "matcher.disable_updaters");
+	/* In Kubernetes PostgreSQL may come up after clarion: keep trying
+	 * (503 and /readyz 503 meanwhile) rather than exit. */
+	vo.wait_for_db = true;
+	vo.connect_timeout_ms = clr_config_duration_ms(cfg,
+						       "database_connect_timeout");
 
 	/* Signals are taken by sigwait below: block them before any thread
 	 * starts, so every thread inherits the mask. */
@@ -191,17 +232,39 @@ int cmd_serve(int argc, char **argv)
 	so.psk = psk;
 	so.psk_len = psk_len;
 	so.issuers = issuers;
+	/* tls: {cert, key} as Clair's: HTTPS on the API listener only
+	 * (introspection stays plain, for probes). */
+	if (clr_config_string(cfg, "tls.cert") || clr_config_string(cfg, "tls.key")) {
+		if (!clr_config_string(cfg, "tls.cert") ||
+		    !clr_config_string(cfg, "tls.key")) {
+			clr_cli_fail("serve", "tls.cert and tls.key go together");
+			goto out;
+		}
+		if (!(tls_cert = read_pem(cfg, "tls.cert")) ||
+		    !(tls_key = read_pem(cfg, "tls.key"))) {
+			clr_cli_fail("serve", "%s", clr_error_msg());
+			goto out;
+		}
+		so.tls_cert_pem = tls_cert;
+		so.tls_key_pem = tls_key;
+	}
 	if (clr_service_start(svc) || clr_http_server_start(&api, &so)) {
 		clr_cli_fail("serve", "%s", clr_error_msg());
 		goto out;
 	}
 	/* The notifier's loop (docs/notifications.md): in notifier mode it
-	 * must have a webhook; in combo mode it runs when one is set. */
-	if ((mode & (CLR_MODE_NOTIFIER | CLR_MODE_COMBO)) &&
-	    clr_notifier_serve(&notifier, &nopts, cfg, vo.location,
-			       mode == CLR_MODE_NOTIFIER)) {
-		clr_cli_fail("serve", "%s", clr_error_msg());
-		goto out;
+	 * must have a webhook; in combo mode it runs when one is set.  It
+	 * opens its own store handle: while the database is unreachable it
+	 * is started by the wait loop below, once the service connected. */
+	notifier_wanted = mode & (CLR_MODE_NOTIFIER | CLR_MODE_COMBO);
+	if (notifier_wanted &&
+	    clr_service_connect_state(svc) == CLR_SERVICE_CONNECTED) {
+		notifier_wanted = false;
+		if (clr_notifier_serve(&notifier, &nopts, cfg, vo.location,
+				       mode == CLR_MODE_NOTIFIER)) {
+			clr_cli_fail("serve", "%s", clr_error_msg());
+			goto out;
+		}
 	}
 	introspection = clr_config_string(cfg, "introspection_addr");
 	if (introspection && *introspection) {
@@ -211,17 +274,48 @@ int cmd_serve(int argc, char **argv)
 		io.introspection = true;
 		io.psk_len = 0;
 		io.index_limit = -1;
+		io.tls_cert_pem = io.tls_key_pem = NULL;
 		/* As Clair: a failing introspection listener is a warning. */
 		if (clr_http_server_start(&intro, &io))
 			clr_log_warn("introspection listener: %s", clr_error_msg());
 	}
-	clr_log_info("serving the Clair v4 API (%s mode) on port %d, database %s",
-		     clr_http_mode_name(mode), clr_http_server_port(api),
+	clr_log_info("serving the Clair v4 API (%s mode) on port %d%s, "
+		     "database %s", clr_http_mode_name(mode),
+		     clr_http_server_port(api), tls_cert ? " (HTTPS)" : "",
 		     vo.location ? vo.location : "(default)");
 	if (intro)
 		clr_log_info("introspection on port %d", clr_http_server_port(intro));
 
-	sigwait(&sigs, &sig);
+	/* Waits for a signal; meanwhile, while the database is being
+	 * connected to, watches the connector: start what needed the
+	 * database once it answers, or give up when it did. */
+	for (;;) {
+		struct timespec tick = { .tv_sec = 0, .tv_nsec = 200000000L };
+		int state = clr_service_connect_state(svc);
+
+		if (state == CLR_SERVICE_GAVE_UP) {
+			clr_cli_fail("serve", "the database could not be reached "
+				     "within database_connect_timeout");
+			clr_service_set_draining(svc);
+			goto out;
+		}
+		if (state == CLR_SERVICE_CONNECTED && !notifier_wanted) {
+			sigwait(&sigs, &sig);
+			break;
+		}
+		if (state == CLR_SERVICE_CONNECTED) {
+			notifier_wanted = false;
+			if (clr_notifier_serve(&notifier, &nopts, cfg, vo.location,
+					       mode == CLR_MODE_NOTIFIER)) {
+				clr_cli_fail("serve", "%s", clr_error_msg());
+				clr_service_set_draining(svc);
+				goto out;
+			}
+			continue;
+		}
+		if ((sig = sigtimedwait(&sigs, NULL, &tick)) > 0)
+			break;
+	}
 	clr_log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	clr_service_set_draining(svc);
 	clr_http_server_stop(api, clr_config_duration_ms(cfg, "http.shutdown_grace"));
@@ -238,6 +332,11 @@ out:
 	clr_http_server_stop(intro, 0);
 	clr_service_free(svc);
 	free(issuers);
+	free(tls_cert);
+	if (tls_key) {
+		explicit_bzero(tls_key, strlen(tls_key));
+		free(tls_key);
+	}
 	if (psk) {
 		explicit_bzero(psk, psk_len);
 		free(psk);

@@ -119,6 +119,22 @@ const struct clr_config_key clr_config_keys[] = {
 	{ "http.report_cache", CLR_CONFIG_INT, "67108864", NULL,
 	  "clarion: bytes of encoded vulnerability reports kept for repeated "
 	  "requests (0: none); reports are recomputed after each update" },
+	{ "database_connect_timeout", CLR_CONFIG_DURATION, "0", NULL,
+	  "clarion: when the database cannot be reached at start, `serve` "
+	  "keeps retrying (503 meanwhile) and gives up after this long "
+	  "(0: never)" },
+	{ "tls.cert", CLR_CONFIG_STRING, NULL, NULL,
+	  "PEM certificate (full chain) of the API listener: HTTPS when set "
+	  "with tls.key" },
+	{ "tls.key", CLR_CONFIG_STRING, NULL, NULL,
+	  "PEM private key (unencrypted) of tls.cert" },
+	{ "indexer.layer_hosts", CLR_CONFIG_LIST, NULL, NULL,
+	  "clarion: hosts (host or host:port, `*.` prefix for subdomains) "
+	  "layers may be fetched from; not given or []: any" },
+	{ "indexer.refuse_private", CLR_CONFIG_BOOL, "false", NULL,
+	  "clarion: refuse layer URIs (and redirects) whose connected "
+	  "address is loopback, link-local, private (RFC 1918, ULA) or "
+	  "unspecified" },
 	/* the notifier (Clair v4's names; docs/notifications.md) */
 	{ "notifier.connstring", CLR_CONFIG_STRING, NULL, NULL,
 	  "accepted for Clair compatibility; the notifier uses `database`" },

@@ -126,6 +126,11 @@ struct clr_http_server_opts {
 	const unsigned char *psk;
 	size_t psk_len;
 	const char *const *issuers; /* NULL-terminated */
+	/* tls.cert and tls.key (Clair's): when both are set, the listener
+	 * speaks HTTPS only; PEM text, not paths.  CLR_EUNSUPPORTED when
+	 * libmicrohttpd was built without TLS. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 };
 
 /* Binds and starts serving (one thread per connection).  CLR_EINVALID for

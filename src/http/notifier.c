@@ -27,6 +27,8 @@
 
 #define MT_PAGE "application/vnd.clair.notification_page.v1+json"
 #define MT_JSON "application/json"
+/* The spelling Clair's code uses (its OpenAPI spec says notification_page). */
+#define MT_NOTIFICATION "application/vnd.clair.notification.v1+json"
 #define MT_V1 "application/json;charset=utf-8"
 
 /* A decimal count for a query parameter: absent is 0 (the default);
@@ -44,7 +46,7 @@ static long count_param(const char *v)
 
 static int get_page(struct clr_http_request *req)
 {
-	const char *types[] = { MT_PAGE, MT_JSON, NULL };
+	const char *types[] = { MT_PAGE, MT_JSON, MT_NOTIFICATION, NULL };
 	const char *id = clr_http_capture(req, 0);
 	const char *next = clr_http_query(req, "next");
 	long size = count_param(clr_http_query(req, "page_size"));

@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "http/jwt.h"
+#include "http/service.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -569,6 +570,25 @@ static int gzip_body(unsigned char **out, size_t *outlen, const void *body,
 	return 0;
 }
 
+/* Headers every reply gets, and the reply made the request's. */
+static void finish_reply(struct clr_http_request *req, struct MHD_Response *r,
+			 int status, const char *content_type, bool gzipped,
+			 bool vary, size_t len)
+{
+	if (gzipped)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
+	/* A client without Accept-Encoding must not get a cached gzip. */
+	if (vary)
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	if (content_type)
+		MHD_add_response_header(r, "Content-Type", content_type);
+	for (size_t i = 0; i < req->nheaders; i++)
+		MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
+	req->resp = r;
+	req->status = status;
+	req->resp_len = len;
+}
+
 int clr_http_reply(struct clr_http_request *req, int status,
 		   const char *content_type, const void *body, size_t len)
 {
@@ -594,18 +614,8 @@ int clr_http_reply(struct clr_http_request *req, int status,
 		free(gz);
 		return clr_error_set(CLR_ENOMEM, "cannot make a response");
 	}
-	if (compress) {
-		MHD_add_response_header(r, "Content-Encoding", "gzip");
-		/* An Accept-Encoding-less client must not get a cached gzip. */
-		MHD_add_response_header(r, "Vary", "Accept-Encoding");
-	}
-	if (content_type)
-		MHD_add_response_header(r, "Content-Type", content_type);
-	for (size_t i = 0; i < req->nheaders; i++)
-		MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
-	req->resp = r;
-	req->status = status;
-	req->resp_len = compress ? gzlen : len;
+	finish_reply(req, r, status, content_type, compress, compress,
+		     compress ? gzlen : len);
 	return 0;
 }
 
@@ -637,17 +647,8 @@ int clr_http_reply_shared(struct clr_http_request *req, int status,
 		release(cls);
 		return clr_error_set(CLR_ENOMEM, "cannot make a response");
 	}
-	if (compress)
-		MHD_add_response_header(r, "Content-Encoding", "gzip");
-	if (gz)
-		MHD_add_response_header(r, "Vary", "Accept-Encoding");
-	if (content_type)
-		MHD_add_response_header(r, "Content-Type", content_type);
-	for (size_t i = 0; i < req->nheaders; i++)
-		MHD_add_response_header(r, req->headers[i].name, req->headers[i].value);
-	req->resp = r;
-	req->status = status;
-	req->resp_len = compress ? gzlen : len;
+	finish_reply(req, r, status, content_type, compress, gz != NULL,
+		     compress ? gzlen : len);
 	return 0;
 }
 
@@ -659,7 +660,7 @@ int clr_http_reply_status(struct clr_http_request *req, int status)
 int clr_http_reply_json(struct clr_http_request *req, int status,
 			const char *content_type, const json_t *json)
 {
-	char *text = json_dumps(json, JSON_COMPACT);
+	char *text = json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	int err;
 
 	if (!text)
@@ -826,6 +827,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			clr_http_reply_status(req, 401);
 			return queue(req);
 		}
+		/* Database not reached yet since the start (the connector is
+		 * retrying, service.h): every API route depends on it, so
+		 * answer for all of them rather than per handler. */
+		if (!s->o.introspection && s->o.svc &&
+		    !(req->m->route->flags & CLR_HTTP_OPEN) &&
+		    clr_service_connect_state(s->o.svc) != CLR_SERVICE_CONNECTED) {
+			clr_http_add_header(req, "Retry-After", "5");
+			clr_http_reply_error(req, 503, "the database is not "
+					     "reachable yet; retry later");
+			return queue(req);
+		}
 		cl = clr_http_header(req, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > s->o.max_body) {
 			clr_http_add_header(req, "Connection", "close");
@@ -973,10 +985,27 @@ int clr_http_server_start(struct clr_http_server **out,
 			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 			 MHD_USE_ITC;
 	const union MHD_DaemonInfo *info;
+	bool tls = o->tls_cert_pem && o->tls_key_pem;
+	/* Empty unless TLS: handed to both MHD_start_daemon calls below. */
+	struct MHD_OptionItem tls_opts[] = {
+		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+		  (void *)(uintptr_t)o->tls_key_pem },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		  (void *)(uintptr_t)o->tls_cert_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
 	*out = NULL;
 	if ((err = parse_listen(o->listen, host, sizeof(host), &port)))
 		return err;
+	if (tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return clr_error_set(CLR_EUNSUPPORTED, "tls.cert is set but "
+					     "this libmicrohttpd was built without "
+					     "TLS (GnuTLS): terminate TLS in a proxy "
+					     "or install a TLS-enabled build");
+		flags |= MHD_USE_TLS;
+	}
 	s = clr_calloc(1, sizeof(*s));
 	s->o = *o;
 	if (!s->o.max_connections)
@@ -1031,6 +1060,7 @@ int clr_http_server_start(struct clr_http_server **out,
 					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 					     (size_t)(64 * 1024),
 					     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+					     MHD_OPTION_ARRAY, tls_opts,
 					     MHD_OPTION_END);
 		freeaddrinfo(ai);
 	} else {
@@ -1044,7 +1074,15 @@ int clr_http_server_start(struct clr_http_server **out,
 					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 					     (size_t)(64 * 1024),
 					     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+					     MHD_OPTION_ARRAY, tls_opts,
 					     MHD_OPTION_END);
+	}
+	if (!s->daemon && tls) {
+		err = clr_error_set(CLR_EIO, "cannot listen with TLS on %s (the "
+				    "tls.cert or tls.key PEM is not valid, they do "
+				    "not match, or the address is in use)",
+				    o->listen);
+		goto fail;
 	}
 	if (!s->daemon) {
 		err = clr_error_set(CLR_EIO, "cannot listen on %s (address in use, "

@@ -11,6 +11,10 @@
  *            runs clr_update_run at start and every matcher.period on a
  *            handle of its own (the per-updater locks belong to that
  *            connection), then pokes the loader.
+ * When the database cannot be reached at start and the caller asked to
+ * wait for it (a PostgreSQL that comes up after clarion in Kubernetes), a
+ * third thread, the connector, retries with backoff and starts the other
+ * two once the store answers; until then handlers get 503.
  * Handlers borrow store handles from a small pool and the index by
  * reference count; neither thread ever blocks a handler for longer than a
  * pointer swap.
@@ -19,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,7 @@
 
 #include "http/http.h"
 #include "http/reportcache.h"
+#include "image/registry.h"
 #include "image/uri.h"
 #include "indexer/indexer.h"
 #include "matcher/match.h"
@@ -37,6 +43,8 @@
 
 #define POOL_MAX 16             /* idle store handles kept */
 #define MAX_UPDATERS 256        /* distinct updater names in the metrics */
+#define CONNECT_FIRST_MS 500    /* the connector's first wait */
+#define CONNECT_MAX_MS 10000    /* ... doubling up to this */
 
 /* One built index and its users. */
 struct vindex_ref {
@@ -67,6 +75,9 @@ struct clr_service {
 	bool stopping, poked;
 	pthread_t loader, updater;
 	bool loader_started, updater_started;
+	pthread_t connector;            /* only while unconnected at start */
+	bool connector_started;
+	atomic_int connect_state;       /* CLR_SERVICE_* */
 
 	atomic_bool store_ok;           /* the last store call answered */
 	atomic_bool first_load;         /* an index was built */
@@ -108,6 +119,10 @@ int clr_service_store_acquire(struct clr_service *svc, struct clr_store **out)
 		*out = s;
 		return 0;
 	}
+	/* The connector alone opens (and migrates) the first handle. */
+	if (atomic_load(&svc->connect_state) != CLR_SERVICE_CONNECTED)
+		return clr_error_set(CLR_ENET, "database unavailable: not "
+				     "reachable yet (still trying to connect)");
 	if ((err = clr_store_open(&s, svc->location))) {
 		atomic_store(&svc->store_ok, false);
 		/* Whatever stopped the open, the database is what the client
@@ -280,6 +295,11 @@ static void load_locked(struct clr_service *svc)
 		     now_secs() - t0);
 }
 
+void clr_service_reload(struct clr_service *svc)
+{
+	load_once(svc);
+}
+
 static void *loader_main(void *arg)
 {
 	struct clr_service *svc = arg;
@@ -374,8 +394,14 @@ int clr_service_new(struct clr_service **out, const struct clr_service_opts *o)
 	int err;
 
 	*out = NULL;
-	if ((err = clr_store_open(&s, o->location)))
-		return err;
+	if ((err = clr_store_open(&s, o->location))) {
+		if (err != CLR_ENET || !o->wait_for_db)
+			return err;
+		clr_log_warn("database unreachable at start: %s; retrying in "
+			     "the background (database_connect_timeout)",
+			     clr_error_msg());
+		s = NULL;
+	}
 	svc = clr_calloc(1, sizeof(*svc));
 	svc->o = *o;
 	svc->location = o->location ? clr_strdup(o->location) : NULL;
@@ -386,7 +412,9 @@ int clr_service_new(struct clr_service **out, const struct clr_service_opts *o)
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_mutex_init(&svc->metrics_mu, NULL);
 	pthread_cond_init(&svc->cond, NULL);
-	atomic_init(&svc->store_ok, true);
+	atomic_init(&svc->store_ok, s != NULL);
+	atomic_init(&svc->connect_state, s ? CLR_SERVICE_CONNECTED :
+		    CLR_SERVICE_CONNECTING);
 	atomic_init(&svc->first_load, false);
 	atomic_init(&svc->first_update, !o->run_updaters);
 	atomic_init(&svc->draining, false);
@@ -402,12 +430,14 @@ int clr_service_new(struct clr_service **out, const struct clr_service_opts *o)
 		clr_report_cache_new(&svc->reports,
 				     cache > 0 ? (size_t)cache : 0);
 	}
-	svc->pool[svc->npool++] = s;
+	if (s)
+		svc->pool[svc->npool++] = s;
 	*out = svc;
 	return 0;
 }
 
-int clr_service_start(struct clr_service *svc)
+/* The loader and the updater loop, once the database answered. */
+static int start_workers(struct clr_service *svc)
 {
 	int err;
 
@@ -426,12 +456,88 @@ int clr_service_start(struct clr_service *svc)
 	return 0;
 }
 
+/* Retries clr_store_open with backoff until it succeeds, the service
+ * stops, or connect_timeout_ms has passed since the start. */
+static void *connector_main(void *arg)
+{
+	struct clr_service *svc = arg;
+	int64_t delay = CONNECT_FIRST_MS, waited = 0;
+	int64_t limit = svc->o.connect_timeout_ms;
+	double t0 = now_secs();
+	struct clr_store *s = NULL;
+	unsigned attempt = 1;      /* the one clr_service_new made */
+
+	for (;;) {
+		if (limit > 0) {
+			waited = (int64_t)((now_secs() - t0) * 1000);
+			if (waited >= limit) {
+				clr_log_error("database still unreachable after "
+					      "%.1f s (database_connect_timeout): "
+					      "giving up", waited / 1000.0);
+				atomic_store(&svc->connect_state,
+					     CLR_SERVICE_GAVE_UP);
+				return NULL;
+			}
+			if (delay > limit - waited)
+				delay = limit - waited;
+		}
+		if (attempt > 1)
+			/* Once per backoff step, at warn: a line per
+			 * attempt, never a tight loop of them. */
+			clr_log_warn("database unreachable (attempt %u): %s; "
+				     "next attempt in %.1f s", attempt,
+				     clr_error_msg(), delay / 1000.0);
+		if (wait_ms(svc, delay, false))
+			return NULL;
+		attempt++;
+		if (!clr_store_open(&s, svc->location))
+			break;
+		delay = delay * 2 > CONNECT_MAX_MS ? CONNECT_MAX_MS : delay * 2;
+	}
+	clr_log_info("database reachable after %u attempts (%.1f s)", attempt,
+		     now_secs() - t0);
+	pthread_mutex_lock(&svc->pool_mu);
+	svc->pool[svc->npool++] = s;
+	pthread_mutex_unlock(&svc->pool_mu);
+	atomic_store(&svc->store_ok, true);
+	if (start_workers(svc)) {
+		clr_log_error("%s", clr_error_msg());
+		atomic_store(&svc->connect_state, CLR_SERVICE_GAVE_UP);
+		return NULL;
+	}
+	atomic_store(&svc->connect_state, CLR_SERVICE_CONNECTED);
+	return NULL;
+}
+
+int clr_service_start(struct clr_service *svc)
+{
+	int err;
+
+	if (atomic_load(&svc->connect_state) == CLR_SERVICE_CONNECTED)
+		return start_workers(svc);
+	if ((err = pthread_create(&svc->connector, NULL, connector_main, svc)))
+		return clr_error_set(CLR_ERROR, "cannot start the database "
+				     "connector: %s", strerror(err));
+	svc->connector_started = true;
+	return 0;
+}
+
+int clr_service_connect_state(struct clr_service *svc)
+{
+	return atomic_load(&svc->connect_state);
+}
+
 void clr_service_stop(struct clr_service *svc)
 {
 	pthread_mutex_lock(&svc->mu);
 	svc->stopping = true;
 	pthread_cond_broadcast(&svc->cond);
 	pthread_mutex_unlock(&svc->mu);
+	/* The connector first: it may start the other two. */
+	if (svc->connector_started) {
+		pthread_join(svc->connector, NULL);
+		svc->connector_started = false;
+	}
 	if (svc->updater_started) {
 		pthread_join(svc->updater, NULL);
 		svc->updater_started = false;
@@ -481,6 +587,31 @@ unsigned clr_service_mode(const struct clr_service *svc)
 /* ------------------------------------------------------------------ */
 /* Work                                                                */
 
+/* The SSRF policy of the configuration (indexer.layer_hosts,
+ * indexer.refuse_private) into o. */
+static void layer_policy(struct clr_service *svc, struct clr_source_opts *o)
+{
+	o->allowed_hosts = clr_config_list(svc->o.cfg, "indexer.layer_hosts",
+					   NULL);
+	o->refuse_private = clr_config_bool(svc->o.cfg,
+					    "indexer.refuse_private");
+}
+
+int clr_service_check_layers(struct clr_service *svc,
+			     const struct clr_uri_manifest *m)
+{
+	struct clr_source_opts o = { 0 };
+	int err;
+
+	layer_policy(svc, &o);
+	if (!o.refuse_private && !(o.allowed_hosts && *o.allowed_hosts))
+		return 0;
+	for (size_t i = 0; i < m->n_layers; i++)
+		if ((err = clr_registry_url_check(m->layers[i].uri, &o)))
+			return clr_error_prefix(err, "layers[%zu]", i);
+	return 0;
+}
+
 int clr_service_index_manifest(struct clr_service *svc, json_t **report,
 			       const struct clr_uri_manifest *m)
 {
@@ -494,6 +625,7 @@ int clr_service_index_manifest(struct clr_service *svc, json_t **report,
 	n = clr_config_int(svc->o.cfg, "indexer.layer_scan_concurrency");
 	opts.parallel_layers = n > 0 && n < 64 ? (int)n : 0;
 	opts.source.timeout_secs = 60;
+	layer_policy(svc, &opts.source);
 	if ((err = clr_service_store_acquire(svc, &s)))
 		return err;
 	err = clr_index_manifest(report, s, m, &opts);
@@ -579,6 +711,49 @@ static long rss_bytes(void)
 	return rss * sysconf(_SC_PAGESIZE);
 }
 
+/* The notifier's figures, from the receipts every replica shares: a
+ * gauge per status rather than this process's counters, so that a
+ * dashboard summing replicas does not count one delivery twice. */
+static void notifier_metrics(struct clr_buf *out, const struct clr_vec *ns)
+{
+	static const char *const statuses[] = { "created", "delivered",
+						"delivery_failed", "deleted" };
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} g[] = {
+		{ "clarion_notification_sets", "Notification sets by receipt "
+		  "status (created and delivery_failed: still to deliver).",
+		  offsetof(struct clr_notif_stat, sets) },
+		{ "clarion_notifications", "Notifications in those sets.",
+		  offsetof(struct clr_notif_stat, items) },
+		{ "clarion_notification_delivery_attempts", "Webhook deliveries "
+		  "tried for the sets of each status.",
+		  offsetof(struct clr_notif_stat, attempts) },
+	};
+
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		clr_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name,
+			       g[k].help, g[k].name);
+		/* Every known status, 0 when absent: a series that appears
+		 * only later confuses rate() and alerts. */
+		for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+			int64_t v = 0;
+
+			for (size_t j = 0; j < ns->len; j++) {
+				const struct clr_notif_stat *st =
+					CLR_VEC_AT(ns, struct clr_notif_stat, j);
+
+				if (!strcmp(st->status, statuses[i]))
+					v = *(const int64_t *)(const void *)
+					     ((const char *)st + g[k].off);
+			}
+			clr_buf_printf(out, "%s{status=\"%s\"} %lld\n", g[k].name,
+				       statuses[i], (long long)v);
+		}
+	}
+}
+
 void clr_service_metrics_write(struct clr_service *svc, struct clr_buf *out)
 {
 	struct clr_vec st = CLR_VEC_INIT(struct clr_updater_status);
@@ -654,6 +829,16 @@ void clr_service_metrics_write(struct clr_service *svc, struct clr_buf *out)
 			}
 		}
 		clr_updater_status_release(&st);
+	}
+	if ((svc->o.mode & (CLR_MODE_NOTIFIER | CLR_MODE_COMBO)) &&
+	    !clr_service_store_acquire(svc, &s)) {
+		struct clr_vec ns = CLR_VEC_INIT(struct clr_notif_stat);
+
+		err = clr_store_notification_stats(s, &ns);
+		clr_service_store_release(svc, s, err);
+		if (!err)
+			notifier_metrics(out, &ns);
+		clr_vec_release(&ns);
 	}
 	{
 		unsigned long long hits, misses;

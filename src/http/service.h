@@ -57,15 +57,33 @@ struct clr_service_opts {
 	const char *location;   /* the database: a path or postgres:// URL */
 	unsigned mode;          /* CLR_MODE_* (http.h) */
 	bool run_updaters;      /* run the updater loop (combo, matcher) */
+	/* When the database cannot be reached at start (CLR_ENET): false,
+	 * fail at once; true, start anyway and keep connecting in the
+	 * background (see clr_service_connect_state). */
+	bool wait_for_db;
+	int64_t connect_timeout_ms; /* with wait_for_db: give up after this
+				     * long; 0, never */
 };
 
 /* Opens the first store handle (migrating the database) and builds the
- * service; starts nothing.  Errors from clr_store_open. */
+ * service; starts nothing.  Errors from clr_store_open, except CLR_ENET
+ * with wait_for_db: then the service is built unconnected, and
+ * clr_service_start() starts a connector thread that retries with backoff
+ * (0.5 s doubling up to 10 s, each failure logged at warn), migrates on
+ * the first success and only then starts the loader and updater threads.
+ * Until then every store acquisition fails with CLR_ENET (503) and the
+ * service is not ready. */
 int clr_service_new(struct clr_service **out, const struct clr_service_opts *o);
 
 /* Starts the background threads: the index loader/poller and, when asked,
  * the updater loop. */
 int clr_service_start(struct clr_service *svc);
+
+/* CLR_SERVICE_CONNECTED once the database answered (and was migrated);
+ * CLR_SERVICE_CONNECTING while the connector retries; CLR_SERVICE_GAVE_UP
+ * after connect_timeout_ms without success (the last error is logged). */
+enum { CLR_SERVICE_CONNECTED, CLR_SERVICE_CONNECTING, CLR_SERVICE_GAVE_UP };
+int clr_service_connect_state(struct clr_service *svc);
 
 /* Asks the background threads to stop and joins them (an updater run in
  * progress is finished first; nothing is left half-written). */
@@ -101,6 +119,11 @@ void clr_service_vindex_release(struct clr_service *svc,
  * stored an update operation) instead of at its next poll. */
 void clr_service_poke(struct clr_service *svc);
 
+/* Looks at the update counter now and rebuilds the index when it moved,
+ * on the caller's thread: when this returns, the index reflects what the
+ * caller stored or deleted (unless the build failed, which is logged). */
+void clr_service_reload(struct clr_service *svc);
+
 /* The update counter the current index was built at; -1 before the first
  * build. */
 int64_t clr_service_vindex_counter(struct clr_service *svc);
@@ -112,6 +135,13 @@ int64_t clr_service_vindex_counter(struct clr_service *svc);
  * duration goes to the metrics.  Errors as clr_index_manifest. */
 int clr_service_index_manifest(struct clr_service *svc, json_t **report,
 			       const struct clr_uri_manifest *m);
+
+/* The server's SSRF policy (indexer.layer_hosts, indexer.refuse_private)
+ * on every layer URI of m before anything is fetched: CLR_EINVALID naming
+ * the layer and the host (the client's mistake: 400).  Indexing applies it
+ * again at connect time (clr_registry_url_check). */
+int clr_service_check_layers(struct clr_service *svc,
+			     const struct clr_uri_manifest *m);
 
 /* Matches an IndexReport (borrowed) against the current index into
  * *vuln_report (caller decrefs).  Returns 0, or 1 with *vuln_report NULL

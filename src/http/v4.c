@@ -15,6 +15,7 @@
  *   GET    /matcher/api/v1/vulnerability_report/{digest}  200; 202; 404
  *   GET    /matcher/api/v1/internal/update_operation[?kind=&latest=]
  *   GET    /matcher/api/v1/internal/update_diff?cur=[&prev=]
+ *   DELETE /matcher/api/v1/internal/update_operation/{ref}  200 (also unknown)
  * Everywhere: GET /robots.txt (open), GET /status (updater status table).
  */
 #include <ctype.h>
@@ -37,15 +38,19 @@
 #include "util/hashmap.h"
 #include "util/log.h"
 
-#define MT_MANIFEST "application/vnd.clair.manifest.v1+json"
 #define MT_INDEX_REPORT "application/vnd.clair.index_report.v1+json"
 #define MT_INDEX_STATE "application/vnd.clair.index_state.v1+json"
+/* Clair's handlers (httptransport/indexer_v1.go) spell the types they
+ * offer without the underscore the OpenAPI text has; a client may ask
+ * for either. */
+#define MT_INDEX_REPORT_CLAIR "application/vnd.clair.indexreport.v1+json"
+#define MT_INDEX_STATE_CLAIR "application/vnd.clair.indexstate.v1+json"
+#define MT_AFFECTED_CLAIR "application/vnd.clair.affectedmanifests.v1+json"
 #define MT_BULK_DELETE "application/vnd.clair.bulk_delete.v1+json"
 #define MT_VULN_REPORT "application/vnd.clair.vulnerability_report.v1+json"
 #define MT_UPDATE_OPS "application/vnd.clair.update_operations.v1+json"
 #define MT_UPDATE_DIFF "application/vnd.clair.update_diff.v1+json"
 #define MT_AFFECTED "application/vnd.clair.affected_manifests.v1+json"
-#define MT_VULN_SUMMARIES "application/vnd.clair.vulnerability_summaries.v1+json"
 #define MT_JSON "application/json"
 
 #define INDEX_PATH "/indexer/api/v1/index_report/"
@@ -53,11 +58,14 @@
 
 #define MAX_BULK 10000   /* digests in one bulk delete */
 
-/* Negotiates a GET's answer type: the vendor type, or application/json;
- * NULL (415 replied) when the client accepts neither. */
-static const char *negotiate(struct clr_http_request *req, const char *vendor)
+/* Negotiates the answer type of a route Clair negotiates (pickContentType):
+ * the vendor type (the default), Clair's code's own spelling of it (alt,
+ * "indexreport" for "index_report"; NULL when the same) or application/json;
+ * NULL (415 replied) when the client accepts none of them. */
+static const char *negotiate(struct clr_http_request *req, const char *vendor,
+			     const char *alt)
 {
-	const char *types[] = { vendor, MT_JSON, NULL };
+	const char *types[] = { vendor, alt ? alt : MT_JSON, MT_JSON, NULL };
 	const char *t = clr_http_negotiate(req, types);
 
 	if (!t)
@@ -67,16 +75,16 @@ static const char *negotiate(struct clr_http_request *req, const char *vendor)
 	return t;
 }
 
-/* Checks a request body's Content-Type; false (415 replied) when wrong. */
-static bool body_type_ok(struct clr_http_request *req, const char *vendor)
+/* The answer type of a route Clair answers without looking at Accept
+ * (vulnerability_report, update_operation, update_diff): never 415; the
+ * vendor type only for a client that prefers it, else first. */
+static const char *negotiate_lax(struct clr_http_request *req, const char *first,
+				 const char *vendor)
 {
-	const char *types[] = { vendor, MT_JSON, NULL };
+	const char *types[] = { first, vendor, NULL };
+	const char *t = clr_http_negotiate(req, types);
 
-	if (clr_http_content_type_is(req, types))
-		return true;
-	clr_http_reply_error(req, 415, "Content-Type must be %s or %s", vendor,
-			     MT_JSON);
-	return false;
+	return t ? t : first;
 }
 
 static bool digest_ok(struct clr_http_request *req, const char *d)
@@ -106,6 +114,29 @@ static bool store_alive(struct clr_service *svc)
 	return !err;
 }
 
+/* The two Link headers of an index answer (Clair's linkIndex and
+ * linkReport), on the 201 and the 412 but not on errors (Clair's apiError
+ * drops them). */
+static void add_links(struct clr_http_request *req, const char *hash)
+{
+	size_t len = strlen(hash) + 128;
+	char *link = clr_malloc(len);
+
+	snprintf(link, len, "<" INDEX_PATH "%s>; rel=\"https://projectquay.io/"
+		 "clair/v1/index_report\"", hash);
+	clr_http_add_header(req, "Link", link);
+	snprintf(link, len, "<" VULN_PATH "%s>; rel=\"https://projectquay.io/"
+		 "clair/v1/vulnerability_report\"", hash);
+	clr_http_add_header(req, "Link", link);
+	free(link);
+}
+
+/* As Clair's indexer_v1.go: the request's Content-Type is not looked at
+ * (`curl -d` sends a form type), the body is read first (400), then
+ * If-None-Match is compared with the state (412), then the manifest is
+ * indexed.  The answer is application/json: Clair sets no Content-Type
+ * there (Go then sniffs text/plain), and its Go client refuses any type
+ * but application/json or none, so the vendor type would break it. */
 static int post_index_report(struct clr_http_request *req)
 {
 	struct clr_service *svc = clr_http_service(req);
@@ -113,18 +144,26 @@ static int post_index_report(struct clr_http_request *req)
 	json_t *report = NULL;
 	const char *body;
 	size_t len;
-	char *link;
+	char *loc;
 	int err;
 
-	if (!body_type_ok(req, MT_MANIFEST))
-		return 0;
-	/* If-None-Match with the current state: the client's reports are
-	 * current, nothing to do (Clair answers 412). */
-	if (clr_http_etag(req, clr_indexer_state()))
-		return clr_http_reply_status(req, 412);
 	body = clr_http_body(req, &len);
 	if ((err = clr_uri_manifest_parse(&m, body, len)))
 		return clr_http_reply_error(req, 400, "%s", clr_error_msg());
+	/* If-None-Match with the current state: the client's reports are
+	 * current, nothing to do (Clair answers 412). */
+	if (clr_http_etag(req, clr_indexer_state())) {
+		add_links(req, m->hash);
+		clr_uri_manifest_free(m);
+		return clr_http_reply_status(req, 412);
+	}
+	/* A layer the SSRF policy refuses (indexer.layer_hosts,
+	 * indexer.refuse_private) is the client's mistake: 400 before
+	 * anything is fetched. */
+	if ((err = clr_service_check_layers(svc, m))) {
+		clr_uri_manifest_free(m);
+		return clr_http_reply_error(req, 400, "%s", clr_error_msg());
+	}
 	err = clr_service_index_manifest(svc, &report, m);
 	if (err) {
 		char msg[1024];
@@ -142,18 +181,13 @@ static int post_index_report(struct clr_http_request *req)
 				   "distributions", "repository", "environments");
 		clr_log_warn("index %s: %s", m->hash, msg);
 	}
-	len = strlen(m->hash) + 128;
-	link = clr_malloc(len);
-	snprintf(link, len, INDEX_PATH "%s", m->hash);
-	clr_http_add_header(req, "Location", link);
-	snprintf(link, len, "<" INDEX_PATH "%s>; rel=\"https://projectquay.io/"
-		 "clair/v1/index_report\"", m->hash);
-	clr_http_add_header(req, "Link", link);
-	snprintf(link, len, "<" VULN_PATH "%s>; rel=\"https://projectquay.io/"
-		 "clair/v1/vulnerability_report\"", m->hash);
-	clr_http_add_header(req, "Link", link);
-	free(link);
-	err = clr_http_reply_json(req, 201, MT_INDEX_REPORT, report);
+	len = strlen(m->hash) + sizeof(INDEX_PATH);
+	loc = clr_malloc(len);
+	snprintf(loc, len, INDEX_PATH "%s", m->hash);
+	clr_http_add_header(req, "Location", loc);
+	free(loc);
+	add_links(req, m->hash);
+	err = clr_http_reply_json(req, 201, MT_JSON, report);
 	json_decref(report);
 	clr_uri_manifest_free(m);
 	return err;
@@ -168,7 +202,8 @@ static int get_index_report(struct clr_http_request *req)
 	const char *type;
 	int err;
 
-	if (!digest_ok(req, digest) || !(type = negotiate(req, MT_INDEX_REPORT)))
+	if (!digest_ok(req, digest) ||
+	    !(type = negotiate(req, MT_INDEX_REPORT, MT_INDEX_REPORT_CLAIR)))
 		return 0;
 	if ((err = clr_service_store_acquire(svc, &s)))
 		return err;
@@ -214,8 +249,6 @@ static int delete_index_reports(struct clr_http_request *req)
 	size_t len, i;
 	int err = 0;
 
-	if (!body_type_ok(req, MT_BULK_DELETE))
-		return 0;
 	body = clr_http_body(req, &len);
 	if (!(arr = json_loadb(body, len, 0, &jerr)))
 		return clr_http_reply_error(req, 400, "body is not JSON: %s", jerr.text);
@@ -258,7 +291,7 @@ static int delete_index_reports(struct clr_http_request *req)
 static int get_index_state(struct clr_http_request *req)
 {
 	const char *state = clr_indexer_state();
-	const char *type = negotiate(req, MT_INDEX_STATE);
+	const char *type = negotiate(req, MT_INDEX_STATE, MT_INDEX_STATE_CLAIR);
 	json_t *o;
 	int err;
 
@@ -379,12 +412,12 @@ static int post_affected_manifest(struct clr_http_request *req)
 	json_t *root, *vulns, *v, *out_vulns, *out_manifests, *out;
 	struct clr_store *s = NULL;
 	json_error_t jerr;
-	const char *body;
+	const char *body, *type;
 	size_t len, i;
 	bool built = false;
 	int err = 0;
 
-	if (!body_type_ok(req, MT_VULN_SUMMARIES))
+	if (!(type = negotiate(req, MT_AFFECTED, MT_AFFECTED_CLAIR)))
 		return 0;
 	body = clr_http_body(req, &len);
 	if (!(root = json_loadb(body, len, 0, &jerr)))
@@ -494,7 +527,7 @@ static int post_affected_manifest(struct clr_http_request *req)
 		goto out;
 	out = json_pack("{s:O, s:O}", "vulnerabilities", out_vulns,
 			"vulnerable_manifests", out_manifests);
-	err = clr_http_reply_json(req, 200, MT_AFFECTED, out);
+	err = clr_http_reply_json(req, 200, type, out);
 	json_decref(out);
 out:
 	if (s)
@@ -558,7 +591,18 @@ static int encoded_report(struct clr_service *svc, const char *digest,
 	}
 	err = clr_service_match(svc, &vr, ir);
 	json_decref(ir);
-	text = err ? NULL : json_dumps(vr, JSON_COMPACT);
+	if (!err) {
+		/* The matcher copies the IndexReport's members; state, success
+		 * and err are no part of Clair's VulnerabilityReport, whose
+		 * schema forbids other members (not_covered is clarion's one
+		 * deliberate addition). */
+		json_object_del(vr, "state");
+		json_object_del(vr, "success");
+		json_object_del(vr, "err");
+	}
+	/* 15 digits: a CVSS score of 9.8 is written 9.8, not the double's
+	 * 17-digit expansion. */
+	text = err ? NULL : json_dumps(vr, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(vr);
 	if (!err && !text)
 		err = clr_error_set(CLR_ENOMEM, "cannot encode the report");
@@ -576,6 +620,7 @@ static int get_vulnerability_report(struct clr_http_request *req)
 	struct held_report *held;
 	struct clr_store_report r;
 	struct clr_store *s;
+	const struct clr_vindex *ix;
 	const unsigned char *gz = NULL;
 	const char *type;
 	char cc[64], tag[160];
@@ -583,8 +628,16 @@ static int get_vulnerability_report(struct clr_http_request *req)
 	size_t gzlen = 0;
 	int err;
 
-	if (!digest_ok(req, digest) || !(type = negotiate(req, MT_VULN_REPORT)))
+	if (!digest_ok(req, digest))
 		return 0;
+	/* Clair's matcher_v1.go labels the report application/json whatever
+	 * the Accept header says. */
+	type = negotiate_lax(req, MT_JSON, MT_VULN_REPORT);
+	/* Clair asks whether any vulnerability data is loaded before it looks
+	 * the manifest up: 202 also for a digest nobody indexed. */
+	if (!(ix = clr_service_vindex_acquire(svc)))
+		return clr_http_reply_status(req, 202);
+	clr_service_vindex_release(svc, ix);
 	if ((err = clr_service_store_acquire(svc, &s)))
 		return err;
 	err = clr_store_report_get(s, digest, &r);
@@ -639,20 +692,33 @@ static json_t *op_json(const struct clr_update_op *op)
 			 "date", op->date, "kind", op->kind);
 }
 
+/* Whether s is true for Go's strconv.ParseBool, which Clair reads
+ * ?latest= with: 1, t, T, TRUE, true, True. */
+static bool parse_bool(const char *s)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(s, yes[i]))
+			return true;
+	return false;
+}
+
 static int get_update_operations(struct clr_http_request *req)
 {
 	struct clr_service *svc = clr_http_service(req);
 	struct clr_vec ops = CLR_VEC_INIT(struct clr_update_op);
 	const char *kind = clr_http_query(req, "kind");
 	const char *latest = clr_http_query(req, "latest");
-	bool only_latest = latest && !strcmp(latest, "true");
+	bool only_latest = latest && parse_bool(latest);
 	struct clr_store *s;
 	const char *type;
 	json_t *out;
 	int err;
 
-	if (!(type = negotiate(req, MT_UPDATE_OPS)))
-		return 0;
+	type = negotiate_lax(req, MT_UPDATE_OPS, MT_JSON);
+	if (kind && !*kind)
+		kind = NULL;  /* Clair: "" is the default, vulnerability */
 	if (kind && strcmp(kind, "vulnerability") && strcmp(kind, "enrichment"))
 		return clr_http_reply_error(req, 400, "kind must be vulnerability "
 					    "or enrichment, not '%.40s'", kind);
@@ -704,16 +770,22 @@ static int get_update_operations(struct clr_http_request *req)
 	return err;
 }
 
-/* A record as Clair's Vulnerability. */
+/* A record as Clair's Vulnerability, in the shape released Clair writes:
+ * claircore's structs through encoding/json, with the package, the
+ * distribution and the repository always present (its store allocates all
+ * three before scanning a row; quay/claircore datastore/postgres), empty
+ * strings written, and only the tags marked omitempty left out. */
 static json_t *vuln_json(const struct clr_vuln *v)
 {
 	char hash[CLR_SHA256_HEXLEN + 1];
-	json_t *o, *pkg;
+	json_t *o, *pkg, *repo;
 
 	clr_vuln_hash(hash, v);
 	hash[16] = '\0';
-	pkg = json_pack("{s:s, s:s}", "name", v->package_name, "kind",
-			*v->package_kind ? v->package_kind : "binary");
+	pkg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", "",
+			"name", v->package_name, "version", "", "kind",
+			*v->package_kind ? v->package_kind : "binary",
+			"normalized_version", "", "cpe", "");
 	if (*v->package_module)
 		json_object_set_new(pkg, "module", json_string(v->package_module));
 	if (*v->arch)
@@ -726,17 +798,20 @@ static json_t *vuln_json(const struct clr_vuln *v)
 		      "normalized_severity",
 		      clr_severity_name(v->normalized_severity),
 		      "package", pkg, "fixed_in_version", v->fixed_in_version);
-	if (*v->dist_did)
-		json_object_set_new(o, "distribution", json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			"did", v->dist_did, "name", v->dist_name,
-			"version", v->dist_version,
-			"version_code_name", v->dist_version_code_name,
-			"version_id", v->dist_version_id,
-			"pretty_name", v->dist_pretty_name, "cpe", v->dist_cpe));
+	json_object_set_new(o, "distribution", json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", "",
+		"did", v->dist_did, "name", v->dist_name,
+		"version", v->dist_version,
+		"version_code_name", v->dist_version_code_name,
+		"version_id", v->dist_version_id, "arch", "",
+		"cpe", v->dist_cpe, "pretty_name", v->dist_pretty_name));
+	/* claircore's Repository: id, name, key, uri omitempty; cpe not. */
+	repo = json_pack("{s:s}", "cpe", "");
 	if (*v->repo_name)
-		json_object_set_new(o, "repository", json_pack(
-			"{s:s, s:s}", "name", v->repo_name, "uri", v->repo_uri));
+		json_object_set_new(repo, "name", json_string(v->repo_name));
+	if (*v->repo_uri)
+		json_object_set_new(repo, "uri", json_string(v->repo_uri));
+	json_object_set_new(o, "repository", repo);
 	if (*v->arch_op)
 		json_object_set_new(o, "arch_op", json_string(v->arch_op));
 	return o;
@@ -776,11 +851,11 @@ static int get_update_diff(struct clr_http_request *req)
 	struct clr_vuln_set added, removed;
 	struct clr_store *s;
 	const char *type;
+	char cur_l[37], prev_l[37];
 	json_t *out;
 	int err;
 
-	if (!(type = negotiate(req, MT_UPDATE_DIFF)))
-		return 0;
+	type = negotiate_lax(req, MT_UPDATE_DIFF, MT_JSON);
 	if (!cur || !uuid_ok(cur))
 		return clr_http_reply_error(req, 400, "cur must be an update "
 					    "operation's ref (a UUID)");
@@ -789,6 +864,13 @@ static int get_update_diff(struct clr_http_request *req)
 	if (prev && !uuid_ok(prev))
 		return clr_http_reply_error(req, 400, "prev must be an update "
 					    "operation's ref (a UUID)");
+	/* Refs are stored lowercase; Clair's uuid.Parse takes either case. */
+	for (size_t i = 0; i < sizeof(cur_l); i++) {
+		cur_l[i] = (char)tolower((unsigned char)cur[i]);
+		prev_l[i] = prev ? (char)tolower((unsigned char)prev[i]) : '\0';
+	}
+	cur = cur_l;
+	prev = prev ? prev_l : NULL;
 	if ((err = clr_service_store_acquire(svc, &s)))
 		return err;
 	clr_vuln_set_init(&added);
@@ -818,6 +900,40 @@ out:
 	clr_vuln_set_release(&added);
 	clr_vuln_set_release(&removed);
 	return err;
+}
+
+/* DELETE /matcher/api/v1/internal/update_operation/{ref}: as Clair, 200
+ * with no body, also for a ref that is not stored; 400 for one that is not
+ * a UUID.  The operation's records that nothing else links go with it, and
+ * the index is rebuilt before the answer, so the next report already
+ * reflects the updater's previous operation (or none). */
+static int delete_update_operation(struct clr_http_request *req)
+{
+	struct clr_service *svc = clr_http_service(req);
+	const char *ref = clr_http_capture(req, 0);
+	struct clr_store *s;
+	bool existed = false;
+	char lower[37];
+	int err;
+
+	if (!uuid_ok(ref))
+		return clr_http_reply_error(req, 400, "could not deserialize "
+					    "update operation ref: '%.64s' is "
+					    "not a UUID", ref);
+	/* Refs are stored lowercase; Clair's uuid.Parse takes either. */
+	for (size_t i = 0; i < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)ref[i]);
+	if ((err = clr_service_store_acquire(svc, &s)))
+		return err;
+	err = clr_store_update_delete(s, lower, &existed);
+	clr_service_store_release(svc, s, err);
+	if (err)
+		return err;
+	if (existed) {
+		clr_log_info("update operation %s deleted", lower);
+		clr_service_reload(svc);
+	}
+	return clr_http_reply_status(req, 200);
 }
 
 /* ------------------------------------------------------------------ */
@@ -869,6 +985,8 @@ const struct clr_http_route clr_http_v4_matcher_routes[] = {
 	  get_update_operations, "update_operation", 0 },
 	{ "GET", "/matcher/api/v1/internal/update_diff", get_update_diff,
 	  "update_diff", 0 },
+	{ "DELETE", "/matcher/api/v1/internal/update_operation/{}",
+	  delete_update_operation, "update_operation_delete", 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 

@@ -26,13 +26,23 @@
  * thread.  The source is reference-counted so that a stream may outlive
  * the source's free().
  *
+ * SSRF policy (clr_registry_open_url, the URLs `clarion serve`'s clients
+ * give): every hop's host is checked against opts->allowed_hosts before
+ * it is requested, and with opts->refuse_private the socket curl opens is
+ * checked on the address it is about to connect to (CURLOPT_OPENSOCKET-
+ * FUNCTION): what DNS answered at connect time, not at some earlier look,
+ * so DNS rebinding and redirects go through the same gate.
+ *
  * Trust: TLS is verified unless opts->insecure.  A test or private CA can
  * be given as a PEM file in $CLARION_CA_FILE (or, as curl's own tool reads
  * them, $CURL_CA_BUNDLE or $SSL_CERT_FILE; libcurl itself reads none).
  */
 #include "image/registry.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -41,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -87,6 +98,8 @@ struct registry {
 	bool insecure;            /* skip TLS verification */
 	long timeout;             /* seconds, see the header comment */
 	struct clr_auth_creds creds;  /* from opts or the docker config */
+	char **allowed_hosts;     /* SSRF: NULL-terminated patterns, or NULL */
+	bool refuse_private;      /* SSRF: see the header comment */
 
 	pthread_mutex_t lock;     /* guards the auth state below */
 	enum auth_scheme scheme;
@@ -111,6 +124,8 @@ struct response {
 	struct clr_buf www_auth;     /* every WWW-Authenticate, joined by ", " */
 	struct clr_buf errbody;      /* a non-2xx body, truncated at ERROR_BODY_MAX */
 	char errbuf[CURL_ERROR_SIZE];
+	char refused[INET6_ADDRSTRLEN]; /* a private address refused at
+					 * connect time, or "" */
 };
 
 /* Where a 2xx body goes. */
@@ -223,6 +238,181 @@ static bool same_origin(const char *origin, const char *url)
 
 	free(o);
 	return same;
+}
+
+/* ------------------------------------------------------------------ */
+/* SSRF policy                                                         */
+
+static bool v4_private(uint32_t a)
+{
+	return (a >> 24) == 0 ||              /* 0.0.0.0/8, unspecified */
+	       (a >> 24) == 127 ||            /* loopback */
+	       (a >> 24) == 10 ||             /* RFC 1918 */
+	       (a >> 20) == (172u << 4 | 1) || /* 172.16.0.0/12 */
+	       (a >> 16) == (192u << 8 | 168) || /* 192.168.0.0/16 */
+	       (a >> 16) == (169u << 8 | 254);   /* link-local */
+}
+
+bool clr_registry_addr_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		return v4_private(ntohl(in->sin_addr.s_addr));
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)
+					     (const void *)sa)->sin6_addr;
+		const uint8_t *b = a->s6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a))
+			return v4_private((uint32_t)b[12] << 24 |
+					  (uint32_t)b[13] << 16 |
+					  (uint32_t)b[14] << 8 | b[15]);
+		return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) ||
+		       IN6_IS_ADDR_LINKLOCAL(a) ||      /* fe80::/10 */
+		       (b[0] & 0xfe) == 0xfc;           /* ULA, fc00::/7 */
+	}
+	return true; /* unix sockets and the like: never for a layer */
+}
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t n)
+{
+	const void *a = sa->sa_family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+
+	if (!inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+		snprintf(out, n, "?");
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION with refuse_private: the address curl is
+ * about to connect to, after its own resolution. */
+static curl_socket_t open_checked(void *ud, curlsocktype purpose,
+				  struct curl_sockaddr *a)
+{
+	struct response *resp = ud;
+
+	(void)purpose;
+	if (clr_registry_addr_private(&a->addr)) {
+		addr_text(&a->addr, resp->refused, sizeof(resp->refused));
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Host and port (default for the scheme) of url, lowercased; false when
+ * url is not an http(s) URL. */
+static bool host_port(const char *url, char **host, char **port)
+{
+	CURLU *u = curl_url();
+	bool ok = !curl_url_set(u, CURLUPART_URL, url, 0) &&
+		  !curl_url_get(u, CURLUPART_HOST, host, 0) &&
+		  !curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT);
+
+	curl_url_cleanup(u);
+	if (!ok)
+		return false;
+	for (char *p = *host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return true;
+}
+
+/* Whether host:port matches one pattern: "host" (any port), "host:port",
+ * "*.domain" (any subdomain, any port) or "*.domain:port"; IPv6 hosts in
+ * brackets, as in URLs.  Case-insensitive. */
+static bool host_matches(const char *pat, const char *host, const char *port)
+{
+	char name[300];
+	const char *colon = strrchr(pat, ':');
+	size_t n;
+
+	/* A colon inside brackets belongs to an IPv6 address. */
+	if (colon && strchr(pat, ']') && colon < strchr(pat, ']'))
+		colon = NULL;
+	n = colon ? (size_t)(colon - pat) : strlen(pat);
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, pat, n);
+	name[n] = '\0';
+	if (colon && strcmp(colon + 1, port))
+		return false;
+	if (!strncmp(name, "*.", 2)) {
+		size_t hl = strlen(host), dl = strlen(name + 1);
+
+		return hl > dl && !strcasecmp(host + hl - dl, name + 1);
+	}
+	return !strcasecmp(name, host);
+}
+
+static int check_host(char *const *allowed, const char *url,
+		      const char *what)
+{
+	char *host = NULL, *port = NULL;
+	bool ok = false;
+	int err = 0;
+
+	if (!allowed || !*allowed)
+		return 0;
+	if (host_port(url, &host, &port))
+		for (char *const *p = allowed; *p && !ok; p++)
+			ok = host_matches(*p, host, port);
+	if (!ok)
+		err = clr_error_set(CLR_EINVALID, "%s: host %s%s%s is not one "
+				    "the server may fetch from "
+				    "(indexer.layer_hosts)", what,
+				    host ? host : url, host ? ":" : "",
+				    host ? port : "");
+	curl_free(host);
+	curl_free(port);
+	return err;
+}
+
+int clr_registry_url_check(const char *url, const struct clr_source_opts *opts)
+{
+	struct addrinfo hints, *ai = NULL;
+	char *host = NULL, *port = NULL, name[300];
+	int err = 0;
+
+	if (!opts)
+		return 0;
+	if ((err = check_host((char *const *)opts->allowed_hosts, url,
+			      "layer URI")))
+		return err;
+	if (!opts->refuse_private)
+		return 0;
+	if (!host_port(url, &host, &port))
+		return clr_error_set(CLR_EINVALID, "'%.200s' is not an http or "
+				     "https URL", url);
+	/* getaddrinfo wants an IPv6 literal without its brackets. */
+	snprintf(name, sizeof(name), "%s", host);
+	if (name[0] == '[') {
+		memmove(name, name + 1, strlen(name));
+		name[strcspn(name, "]")] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (!getaddrinfo(name, port, &hints, &ai)) {
+		for (struct addrinfo *a = ai; a; a = a->ai_next) {
+			char text[INET6_ADDRSTRLEN];
+
+			if (!clr_registry_addr_private(a->ai_addr))
+				continue;
+			addr_text(a->ai_addr, text, sizeof(text));
+			err = clr_error_set(CLR_EINVALID, "layer URI: host %s "
+					    "resolves to %s, a private or "
+					    "loopback address the server may "
+					    "not fetch from "
+					    "(indexer.refuse_private)", host,
+					    text);
+			break;
+		}
+		freeaddrinfo(ai);
+	}
+	curl_free(host);
+	curl_free(port);
+	return err;
 }
 
 /* Sleeps ms milliseconds, waking early when *cancel is set. */
@@ -487,6 +677,7 @@ static void perform(struct registry *r, const char *url, const char *authz,
 	resp->redirect = NULL;
 	resp->status = 0;
 	resp->errbuf[0] = '\0';
+	resp->refused[0] = '\0';
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -511,6 +702,10 @@ static void perform(struct registry *r, const char *url, const char *authz,
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	if (r->refuse_private) {
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, resp);
+	}
 	if (fo->accept)
 		hdrs = curl_slist_append(hdrs, fo->accept);
 	if (authz) {
@@ -679,6 +874,14 @@ static int fetch(struct registry *r, const char *start_url,
 		} else if (may_auth && fo->fixed_auth) {
 			authz = clr_strdup(fo->fixed_auth);
 		}
+		/* Every hop, redirects included (the SSRF allow-list). */
+		if ((err = check_host(r->allowed_hosts, url, fo->what))) {
+			if (authz) {
+				explicit_bzero(authz, strlen(authz));
+				free(authz);
+			}
+			break;
+		}
 		if (sink->reset)
 			sink->reset(sink->ctx);
 		perform(r, url, authz, may_auth ? fo->fixed_headers : NULL, fo,
@@ -686,6 +889,19 @@ static int fetch(struct registry *r, const char *start_url,
 		if (authz) {
 			explicit_bzero(authz, strlen(authz));
 			free(authz);
+		}
+		if (resp->refused[0]) {
+			char *host = NULL, *port = NULL;
+
+			host_port(url, &host, &port);
+			err = clr_error_set(CLR_EINVALID, "%s: refused to connect "
+					    "to %s (%s), a private or loopback "
+					    "address (indexer.refuse_private)",
+					    fo->what, host ? host : url,
+					    resp->refused);
+			curl_free(host);
+			curl_free(port);
+			break;
 		}
 
 		if (resp->cc != CURLE_OK) {
@@ -1246,6 +1462,9 @@ static void registry_unref(struct registry *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->pool_lock);
 	clr_reference_free(r->ref);
+	for (size_t i = 0; r->allowed_hosts && r->allowed_hosts[i]; i++)
+		free(r->allowed_hosts[i]);
+	free(r->allowed_hosts);
 	free(r->base.name);
 	free(r->base_url);
 	free(r->origin);
@@ -1423,6 +1642,16 @@ int clr_registry_open_url(struct clr_stream **out, const char *url,
 					    : DEFAULT_TIMEOUT_SECS;
 	if ((ca = ca_file_from_env()))
 		r->ca_file = clr_strdup(ca);
+	r->refuse_private = opts->refuse_private != 0;
+	if (opts->allowed_hosts && *opts->allowed_hosts) {
+		size_t k = 0;
+
+		while (opts->allowed_hosts[k])
+			k++;
+		r->allowed_hosts = clr_calloc(k + 1, sizeof(char *));
+		for (size_t i = 0; i < k; i++)
+			r->allowed_hosts[i] = clr_strdup(opts->allowed_hosts[i]);
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->pool_lock, NULL);
 	clr_hashmap_init(&r->tokens.map);

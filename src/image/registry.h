@@ -23,6 +23,7 @@
 #ifndef CLR_IMAGE_REGISTRY_H
 #define CLR_IMAGE_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "image/reference.h"
@@ -56,6 +57,21 @@ int clr_registry_get_blob_bytes(struct clr_image_source *src,
 int clr_registry_open_url(struct clr_stream **out, const char *url,
 			  const char *const *headers, const char *what,
 			  const struct clr_source_opts *opts);
+
+/* The SSRF policy of opts (allowed_hosts, refuse_private) on url before
+ * any request: CLR_EINVALID naming the host when its host (and port) is
+ * not allowed, or when refuse_private and its name resolves to a private
+ * address (a failed resolution is left to the fetch).  clr_registry_open_url
+ * applies the same policy again on every hop and on the address each
+ * connection actually uses, so a name that resolves differently later (DNS
+ * rebinding) or a redirect cannot get around it. */
+int clr_registry_url_check(const char *url, const struct clr_source_opts *opts);
+
+/* Whether the address is one refuse_private refuses: loopback, link-local,
+ * RFC 1918, ULA (fc00::/7), unspecified, or IPv4 of those mapped into
+ * IPv6.  Exposed for tests. */
+struct sockaddr;
+bool clr_registry_addr_private(const struct sockaddr *sa);
 
 /* Where a blob of a registry source is and what a client must send to get
  * it, for handing the fetch to someone else (a Clair Manifest for

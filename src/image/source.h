@@ -58,6 +58,15 @@ struct clr_source_opts {
 	int insecure;          /* skip TLS verification */
 	int plain_http;        /* talk http:// to the registry */
 	long timeout_secs;     /* per network operation; 0: the default */
+	/* Where URLs a client gave may lead (clr_registry_open_url, for
+	 * `clarion serve`; SSRF protection, clr_registry_url_check): */
+	const char *const *allowed_hosts; /* NULL-terminated patterns
+					   * "host", "host:port",
+					   * "*.domain"; NULL or empty: any */
+	int refuse_private;    /* never connect to a loopback, link-local,
+				* private (RFC 1918, ULA) or unspecified
+				* address, checked on the address actually
+				* connected to, redirects included */
 };
 
 /* Opens the source named by an image string with an optional transport

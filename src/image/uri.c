@@ -143,18 +143,15 @@ static int parse_headers(struct clr_uri_layer *l, json_t *h, size_t li)
 
 static int parse_layer(struct clr_uri_layer *l, json_t *o, size_t i)
 {
-	const char *key;
 	json_t *v;
 	const char *hash, *uri, *mt = "";
 
 	if (!json_is_object(o))
 		return clr_error_set(CLR_EINVALID, "layers[%zu]: expected an object", i);
-	/* The schema says additionalProperties: false. */
-	json_object_foreach(o, key, v)
-		if (strcmp(key, "hash") && strcmp(key, "uri") &&
-		    strcmp(key, "headers") && strcmp(key, "media_type"))
-			return clr_error_set(CLR_EINVALID, "layers[%zu]: unknown "
-					     "field '%.64s'", i, key);
+	/* Other members are ignored: the OpenAPI schema says
+	 * additionalProperties: false, but Clair decodes with Go's
+	 * encoding/json, which skips them, and clients send some (e.g.
+	 * allow_redirect). */
 	hash = json_string_value(json_object_get(o, "hash"));
 	uri = json_string_value(json_object_get(o, "uri"));
 	if ((v = json_object_get(o, "media_type")) && !json_is_null(v) &&
@@ -187,8 +184,8 @@ int clr_uri_manifest_parse(struct clr_uri_manifest **out, const char *json,
 {
 	struct clr_uri_manifest *m = NULL;
 	json_error_t jerr;
-	json_t *root, *layers, *v;
-	const char *hash, *key;
+	json_t *root, *layers;
+	const char *hash;
 	int err = 0;
 
 	*out = NULL;
@@ -200,12 +197,6 @@ int clr_uri_manifest_parse(struct clr_uri_manifest **out, const char *json,
 		err = clr_error_set(CLR_EINVALID, "manifest: expected a JSON object");
 		goto out;
 	}
-	json_object_foreach(root, key, v)
-		if (strcmp(key, "hash") && strcmp(key, "layers")) {
-			err = clr_error_set(CLR_EINVALID, "manifest: unknown field "
-					    "'%.64s'", key);
-			goto out;
-		}
 	hash = json_string_value(json_object_get(root, "hash"));
 	layers = json_object_get(root, "layers");
 	if (!hash || !*hash || !json_is_array(layers) || !json_array_size(layers)) {

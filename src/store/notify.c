@@ -378,6 +378,31 @@ static int item_row(void *arg, int nc, const char *const *c)
 	return 0;
 }
 
+static int stat_row(void *arg, int nc, const char *const *c)
+{
+	struct clr_notif_stat *st = clr_vec_push(arg, NULL);
+
+	if (nc < 4)
+		return clr_error_set(CLR_ERROR, "short notification stats row");
+	snprintf(st->status, sizeof(st->status), "%s", c[0] ? c[0] : "");
+	st->sets = c[1] ? strtoll(c[1], NULL, 10) : 0;
+	st->items = c[2] ? strtoll(c[2], NULL, 10) : 0;
+	st->attempts = c[3] ? strtoll(c[3], NULL, 10) : 0;
+	return 0;
+}
+
+int clr_store_notification_stats(struct clr_store *s, struct clr_vec *out)
+{
+	size_t before = out->len;
+	int err = run(s, "SELECT status, count(*), coalesce(sum(items), 0), "
+		      "coalesce(sum(attempts), 0) FROM notification_set GROUP "
+		      "BY status ORDER BY status", NULL, 0, stat_row, out, NULL);
+
+	if (err)
+		clr_vec_truncate(out, before);
+	return err;
+}
+
 int clr_store_notification_items(struct clr_store *s, const char *id,
 				  const char *after, size_t limit,
 				  struct clr_vec *out)

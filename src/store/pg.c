@@ -1568,6 +1568,53 @@ static int pg_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
 	PG_RUN(pg(s), update_gc(pg(s), keep, deleted));
 }
 
+static int update_delete(struct pg_store *p, const char *ref, bool *existed)
+{
+	static const char doing[] = "cannot delete an update operation in";
+	char key[24];
+	const char *key_param[] = { key }, *ref_param[] = { ref };
+	PGresult *res = NULL;
+	int err;
+
+	*existed = false;
+	/* Under GC's lock, alone, for the same reason as GC: no put is
+	 * between finding a record this deletes and linking it. */
+	if ((err = gc_key(key)) || (err = pg_begin(p, doing)) ||
+	    (err = pg_exec(p, doing, "SELECT pg_advisory_xact_lock("
+			   "$1::bigint)", 1, key_param, NULL)) ||
+	    (err = pg_exec(p, doing, "DELETE FROM uo_vuln WHERE uo_id IN "
+			   "(SELECT id FROM update_operation WHERE ref = $1)",
+			   1, ref_param, NULL)) ||
+	    (err = pg_exec(p, doing, "DELETE FROM update_operation WHERE "
+			   "ref = $1", 1, ref_param, &res)))
+		goto fail;
+	*existed = strtoull(PQcmdTuples(res), NULL, 10) > 0;
+	PQclear(res);
+	res = NULL;
+	/* Only when something went: the counter moving makes every replica
+	 * rebuild its index. */
+	if (*existed &&
+	    ((err = pg_exec(p, doing, "DELETE FROM vuln v WHERE NOT EXISTS "
+			    "(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = v.id)",
+			    0, NULL, NULL)) ||
+	     (err = pg_exec(p, doing, COUNTER_BUMP, 0, NULL, NULL))))
+		goto fail;
+	if ((err = pg_commit(p, doing)))
+		goto fail;
+	return 0;
+fail:
+	PQclear(res);
+	*existed = false;
+	pg_rollback(p);
+	return err;
+}
+
+static int pg_update_delete(struct clr_store *s, const char *ref,
+			    bool *existed)
+{
+	PG_RUN(pg(s), update_delete(pg(s), ref, existed));
+}
+
 static int pg_vulns_current(struct clr_store *s,
 			    int (*each)(const struct clr_vuln *v, void *arg),
 			    void *arg)
@@ -1826,6 +1873,7 @@ const struct clr_store_ops clr_store_pg = {
 	.update_vulns = pg_update_vulns,
 	.update_diff = pg_update_diff,
 	.update_gc = pg_update_gc,
+	.update_delete = pg_update_delete,
 	.vulns_current = pg_vulns_current,
 	.update_counter = pg_update_counter,
 	.status_put = pg_status_put,

@@ -86,6 +86,8 @@ enum stmt {
 	S_GC_LINKS,
 	S_GC_OPS,
 	S_GC_VULNS,
+	S_UO_DELETE_LINKS,
+	S_UO_DELETE,
 	S_STATUS_PUT,
 	S_STATUS_LIST,
 	S_PKG_CLEAR,
@@ -212,6 +214,12 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_GC_VULNS] =
 		"DELETE FROM vuln WHERE NOT EXISTS "
 		"(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = vuln.id)",
+	/* DELETE update_operation/{ref}: links first, then the operation;
+	 * S_GC_VULNS then sweeps the records nothing links any more. */
+	[S_UO_DELETE_LINKS] =
+		"DELETE FROM uo_vuln WHERE uo_id IN "
+		"(SELECT id FROM update_operation WHERE ref = ?1)",
+	[S_UO_DELETE] = "DELETE FROM update_operation WHERE ref = ?1",
 	/* One statement for success (?2 NULL) and failure: a failure keeps
 	 * the last success.  'now' is the same instant throughout one
 	 * statement. */
@@ -1277,6 +1285,40 @@ fail:
 	return err;
 }
 
+static int sq_update_delete(struct clr_store *s, const char *ref,
+			    bool *existed)
+{
+	static const char doing[] = "cannot delete an update operation in";
+	struct sq_store *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = begin(q, doing)))
+		return err;
+	if ((err = prep(q, S_UO_DELETE_LINKS, &st)))
+		goto fail;
+	bind_text(st, 1, ref);
+	if ((err = run(q, st, doing)) || (err = prep(q, S_UO_DELETE, &st)))
+		goto fail;
+	bind_text(st, 1, ref);
+	if ((err = run(q, st, doing)))
+		goto fail;
+	*existed = sqlite3_changes64(q->db) > 0;
+	/* Only when something went: an unknown ref changes nothing, and the
+	 * counter moving would make every replica rebuild its index. */
+	if (*existed &&
+	    ((err = prep(q, S_GC_VULNS, &st)) || (err = run(q, st, doing)) ||
+	     (err = prep(q, S_COUNTER_BUMP, &st)) || (err = run(q, st, doing))))
+		goto fail;
+	if ((err = commit(q, doing)))
+		goto fail;
+	return 0;
+fail:
+	*existed = false;
+	rollback(q);
+	return err;
+}
+
 static int sq_vulns_current(struct clr_store *s,
 			    int (*each)(const struct clr_vuln *v, void *arg),
 			    void *arg)
@@ -1585,6 +1627,7 @@ const struct clr_store_ops clr_store_sqlite = {
 	.update_vulns = sq_update_vulns,
 	.update_diff = sq_update_diff,
 	.update_gc = sq_update_gc,
+	.update_delete = sq_update_delete,
 	.vulns_current = sq_vulns_current,
 	.update_counter = sq_update_counter,
 	.status_put = sq_status_put,

@@ -735,6 +735,20 @@ int clr_store_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
 	return s->ops->update_gc(s, keep, deleted);
 }
 
+int clr_store_update_delete(struct clr_store *s, const char *ref,
+			    bool *existed)
+{
+	bool dummy;
+	int err;
+
+	if (!existed)
+		existed = &dummy;
+	*existed = false;
+	if ((err = check_key("update operation ref", ref)))
+		return err;
+	return s->ops->update_delete(s, ref, existed);
+}
+
 int clr_store_vulns_current(struct clr_store *s,
 			    int (*each)(const struct clr_vuln *v, void *arg),
 			    void *arg)

@@ -250,6 +250,14 @@ int clr_store_update_diff(struct clr_store *s, const char *prev_ref,
  * every record no remaining operation links.  *deleted (may be NULL)
  * counts the operations deleted.  One transaction. */
 int clr_store_update_gc(struct clr_store *s, size_t keep, size_t *deleted);
+/* Deletes the operation ref (Clair's DELETE update_operation/{ref}) and
+ * every record no remaining operation links; the updater's previous
+ * operation, if any, becomes its current one.  *existed (may be NULL)
+ * says whether ref was stored; deleting an unknown ref is not an error.
+ * Moves the update counter when something was deleted.  One transaction
+ * (on PostgreSQL under GC's lock, so no put links a record it deletes). */
+int clr_store_update_delete(struct clr_store *s, const char *ref,
+			    bool *existed);
 /* Every record of the newest operation of every updater, streamed to each()
  * (which returns 0 to go on, non-zero to stop and have that returned): what
  * the matcher loads, read from one consistent snapshot, in no particular
@@ -319,6 +327,19 @@ struct clr_notif_receipt {
 };
 void clr_notif_receipt_release(struct clr_notif_receipt *r);
 void clr_notif_receipts_release(struct clr_vec *v); /* of receipts */
+
+/* Notification sets by receipt status, for /metrics (every replica's:
+ * they share the tables).  "created" and "delivery_failed" are what is
+ * still to deliver. */
+struct clr_notif_stat {
+	char status[24];   /* created, delivered, delivery_failed, deleted */
+	int64_t sets;      /* sets with that status */
+	int64_t items;     /* notifications in them */
+	int64_t attempts;  /* webhook deliveries tried for them */
+};
+/* Appends one struct clr_notif_stat per status present to out, by
+ * status name.  One GROUP BY over the receipts, no items read. */
+int clr_store_notification_stats(struct clr_store *s, struct clr_vec *out);
 
 /* One notification: Clair's {id, manifest, reason, vulnerability}. */
 struct clr_notif_item {
@@ -532,6 +553,8 @@ struct clr_store_ops {
 			   const char *cur_ref, struct clr_vuln_set *added,
 			   struct clr_vuln_set *removed);
 	int (*update_gc)(struct clr_store *s, size_t keep, size_t *deleted);
+	int (*update_delete)(struct clr_store *s, const char *ref,
+			     bool *existed);
 	int (*vulns_current)(struct clr_store *s,
 			     int (*each)(const struct clr_vuln *v, void *arg),
 			     void *arg);
