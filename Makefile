@@ -73,7 +73,7 @@ $(BUILD)/clarion: $(CLI_OBJ) $(BUILD)/libclarion.a
 
 # --- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libclarion.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h tests/unit/store_fixture.h $(BUILD)/libclarion.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libclarion.a \
 		$(shell pkg-config --libs cmocka) $(LIBS) $(ALL_LDFLAGS)

@@ -25,6 +25,26 @@ def clarion():
     return path
 
 
+@pytest.fixture
+def fresh_pg(request):
+    """Makes empty PostgreSQL databases for this test, dropped after it
+    (harness/clarion.py FreshDatabases); skips without PostgreSQL."""
+    from harness.clarion import FreshDatabases
+    made = FreshDatabases("clarion_" + request.module.__name__.replace("test_", "", 1))
+    yield made
+    made.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path, fresh_pg):
+    """A new SQLite file, or a new database in the test PostgreSQL cluster.
+    (test_update.py and test_index.py use the shared database instead and
+    say why; test_update_sources.py makes its fresh ones from a template.)"""
+    if request.param == "sqlite":
+        return str(tmp_path / "clarion.db")
+    return fresh_pg()
+
+
 def run(args, **kw):
     """Runs a command, returning the CompletedProcess with text output."""
     kw.setdefault("capture_output", True)

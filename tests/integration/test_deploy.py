@@ -37,6 +37,8 @@ import yaml
 
 from conftest import FIXTURES, TOP, clarion_path, run
 from harness import images
+from harness.clarion import clean_env as harness_clean_env
+from harness.clarion import update
 from harness.feeds import FeedServer
 
 MAKE_IMAGE = os.path.join(TOP, "scripts", "make-image")
@@ -55,14 +57,8 @@ EXPECTED_PACKAGES = ["libc6", "libssl3", "libcurl4", "libsqlite3-0", "libpq5",
 
 
 def clean_env(home):
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("CLARION_DB", "XDG_CACHE_HOME", "REGISTRY_AUTH_FILE",
-                      "DOCKER_CONFIG", "SOURCE_DATE_EPOCH")
-         and not k.lower().endswith("_proxy")}
-    os.makedirs(home, exist_ok=True)
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
+    # and no SOURCE_DATE_EPOCH: only make_image's runs get one
+    return harness_clean_env(home, drop=("SOURCE_DATE_EPOCH",))
 
 
 def host_version(pkg):
@@ -298,10 +294,7 @@ def filled(clarion, tmp_path_factory):
         cfg = {"updaters": {"sets": ["debian"], "config": {"debian": {
             "url": fs.url("debian/json"), "mirror": fs.url("debian/mirror/"),
             "releases": "bookworm=12"}}}}
-        path = top / "config.json"
-        path.write_text(json.dumps(cfg))
-        p = run([clarion, "update", "--config", str(path), "--db", db, "--source", "debian"],
-                env=env)
+        p = update(clarion, db, cfg, top, env, "--source", "debian")
         assert p.returncode == 0, p.stdout + p.stderr
     return db, env
 
@@ -530,13 +523,10 @@ def wait_for(proc, url, seconds=90):
 
 
 @pytest.fixture
-def pg_url():
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
+def pg_url(fresh_pg):
+    """A database of this test's own (conftest.py): the replicas' update
+    operation must be the only one, whatever ran before on the server."""
+    return fresh_pg()
 
 
 def test_example_config_runs_two_replicas(clarion, pg_url, tmp_path):

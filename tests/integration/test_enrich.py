@@ -15,13 +15,13 @@ of the NVD pages (the pages stay byte for byte NVD's):
 """
 import json
 import os
-import urllib.parse
 import uuid
 
 import pytest
 
 from conftest import FIXTURES, run
 from harness import images
+from harness.clarion import clean_env, report_lines, update as clarion_update
 from harness.feeds import FeedServer
 from harness.registry import registry_plain, need  # noqa: F401
 from harness.server import ClarionServer, manifest_for
@@ -83,45 +83,6 @@ def nvd_cvss(page, cve_id, metric="cvssMetricV31"):
     raise KeyError(cve_id)
 
 
-def make_env(home):
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("CLARION_DB", "XDG_CACHE_HOME", "REGISTRY_AUTH_FILE",
-                      "DOCKER_CONFIG")
-         and not k.lower().endswith("_proxy")}
-    os.makedirs(home, exist_ok=True)
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
-
-
-def pg_url():
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
-
-
-def psql(url, sql):
-    p = run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], timeout=60)
-    assert p.returncode == 0, p.stderr
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path):
-    """A fresh SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "clarion.db")
-        return
-    url = pg_url()
-    name = "clarion_enrich_%s" % uuid.uuid4().hex[:16]
-    psql(url, "CREATE DATABASE %s" % name)
-    u = urllib.parse.urlsplit(url)
-    yield urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
-    psql(url, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
-
-
 @pytest.fixture(scope="module")
 def world(registry_plain, tmp_path_factory):
     img = images.build_image([LAYER])
@@ -133,7 +94,7 @@ def world(registry_plain, tmp_path_factory):
         fs.put("nvd/" + p, fixture("nvd", p))
     yield {"registry": registry_plain, "image": img, "fs": fs,
            "manifest": manifest_for(registry_plain, "t/debian", img),
-           "env": make_env(top / "home")}
+           "env": clean_env(top / "home")}
     fs.stop()
 
 
@@ -147,17 +108,10 @@ def updaters(fs, nvd=True):
     return cfg
 
 
-def write_config(tmp_path, cfg):
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(cfg))
-    return str(path)
-
-
-def update(clarion, world, cfg_path, db):
-    p = run([clarion, "update", "--config", cfg_path, "--db", db],
-            env=world["env"], timeout=120)
-    lines = {l.split()[0]: l.split()[1:] for l in p.stdout.splitlines() if l.strip()}
-    return p, lines
+def update(clarion, world, cfg, db, tmp_path):
+    """`clarion update`; the process and its report by updater."""
+    p = clarion_update(clarion, db, cfg, tmp_path, world["env"])
+    return p, report_lines(p)
 
 
 def vid(report, name):
@@ -169,16 +123,15 @@ def vid(report, name):
 def test_enrichment_v4_and_v1(clarion, world, tmp_path, db):
     cfg = {"updaters": updaters(world["fs"]),
            "matcher": {"period": "1h", "index_poll": "500ms"}}
-    cfg_path = write_config(tmp_path, cfg)
 
     # clarion update: the NVD pages become an operation of their own...
-    p, lines = update(clarion, world, cfg_path, db)
+    p, lines = update(clarion, world, cfg, db, tmp_path)
     assert p.returncode == 0, p.stderr
     assert lines["nvd"][:2] == ["updated", "4"], p.stdout
     assert lines["debian"][0] == "updated", p.stdout
     # ... asked for conditionally the next time: unchanged, not parsed
     before = world["fs"].count("/nvd/" + PAGES[0])
-    p, lines = update(clarion, world, cfg_path, db)
+    p, lines = update(clarion, world, cfg, db, tmp_path)
     assert p.returncode == 0, p.stderr
     assert lines["nvd"][:2] == ["unchanged", "4"], p.stdout
     assert world["fs"].count("/nvd/" + PAGES[0]) == before + 1
@@ -234,7 +187,7 @@ def test_no_nvd_without_url(clarion, world, tmp_path):
     db = str(tmp_path / "clarion.db")
     cfg = {"updaters": updaters(world["fs"], nvd=False),
            "matcher": {"period": "1h", "index_poll": "500ms"}}
-    p, lines = update(clarion, world, write_config(tmp_path, cfg), db)
+    p, lines = update(clarion, world, cfg, db, tmp_path)
     assert p.returncode == 0, p.stderr
     assert "nvd" not in lines and lines["debian"][0] == "updated", p.stdout
     with ClarionServer(clarion, tmp_path / "srv", db, config=cfg,
@@ -252,13 +205,12 @@ def test_broken_page_keeps_previous_data(clarion, world, tmp_path):
     fs = world["fs"]
     db = str(tmp_path / "clarion.db")
     cfg = {"updaters": updaters(fs)}
-    cfg_path = write_config(tmp_path, cfg)
-    p, lines = update(clarion, world, cfg_path, db)
+    p, lines = update(clarion, world, cfg, db, tmp_path)
     assert lines["nvd"][:2] == ["updated", "4"], p.stdout
     fs.put("nvd/" + PAGES[1], b'{"format":"NVD_CVE","version":"2.0",'
            b'"vulnerabilities":[{"cve":{"id":"not a cve"}}]}')
     try:
-        p, lines = update(clarion, world, cfg_path, db)
+        p, lines = update(clarion, world, cfg, db, tmp_path)
         assert p.returncode == 1, (p.stdout, p.stderr)
         assert lines["nvd"][:2] == ["failed", "4"], p.stdout
         assert "vulnerabilities[0].cve.id" in p.stdout + p.stderr
@@ -271,8 +223,7 @@ def test_scan_formats_show_cvss(clarion, world, tmp_path):
     severity in JSON, SARIF (security-severity when the feed gave none) and
     CycloneDX (a CVSSv31 rating with the vector); the severity stays."""
     db = str(tmp_path / "clarion.db")
-    p, lines = update(clarion, world, write_config(tmp_path, {
-        "updaters": updaters(world["fs"])}), db)
+    p, lines = update(clarion, world, {"updaters": updaters(world["fs"])}, db, tmp_path)
     assert lines["nvd"][:2] == ["updated", "4"], p.stdout
     layout = str(tmp_path / "layout")
     images.write_oci_layout(layout, world["image"], tag="1")

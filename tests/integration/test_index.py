@@ -25,6 +25,7 @@ import pytest
 
 from conftest import FIXTURES, run
 from harness import images
+from harness.clarion import clean_env, pg_url
 from harness.registry import (Registry, _stop_process, free_port,  # noqa: F401
                               registry_htpasswd, registry_plain, registry_tls,
                               registry_token)
@@ -88,15 +89,7 @@ def apk_packages():
 def env(tmp_path):
     """An environment with nothing of the machine's: an empty HOME (no
     docker credentials), no proxies, no CA or database settings."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CLARION_CA_FILE",
-                      "CURL_CA_BUNDLE", "SSL_CERT_FILE", "CLARION_DB", "XDG_CACHE_HOME")
-         and not k.lower().endswith("_proxy")}
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
+    return clean_env(tmp_path / "home", drop=("CURL_CA_BUNDLE", "SSL_CERT_FILE"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -105,13 +98,7 @@ def db(request, tmp_path):
     PostgreSQL database of scripts/test-postgres."""
     if request.param == "sqlite":
         return str(tmp_path / "clarion.db")
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set "
-                        "(run under scripts/test-postgres run --)")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
+    return pg_url()
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ import pytest
 
 from conftest import run
 from harness import images
+from harness.clarion import clean_env
 from harness.feeds import FeedServer
 from harness.registry import Registry, free_port
 from harness.server import ClarionServer
-from test_serve import ALPINE_LAYER, DEBIAN_LAYER, make_env, serve_feeds
-from test_serve import db, fresh_pg  # noqa: F401 (fixtures: SQLite and PostgreSQL)
+from test_serve import ALPINE_LAYER, DEBIAN_LAYER, serve_feeds
 
 # Docker's well-known empty layer: the gzip of an empty tar that Docker
 # writes for metadata-only steps; Klar drops it before talking to Clair.
@@ -103,7 +103,7 @@ def kworld(tmp_path_factory):
             images.push(reg, "test/" + name, "1", img, auth=(user, password))
         fs = FeedServer(top / "feeds").start()
         updaters = serve_feeds(fs)
-        env = make_env(top / "home")
+        env = clean_env(top / "home")
         yield {"registry": reg, "user": user, "password": password,
                "images": imgs, "fs": fs, "updaters": updaters, "env": env,
                "top": top}

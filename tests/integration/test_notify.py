@@ -27,6 +27,7 @@ import pytest
 
 from conftest import run
 from harness import images
+from harness.clarion import clean_env, update as clarion_update, write_config
 from harness.feeds import FeedServer
 from harness.registry import free_port, registry_htpasswd  # noqa: F401
 from harness.server import ClarionServer, manifest_for
@@ -122,16 +123,6 @@ class Receiver:
 
 # ---- fixtures -----------------------------------------------------------------
 
-def make_env(home):
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CLARION_DB",
-                      "XDG_CACHE_HOME") and not k.lower().endswith("_proxy")}
-    os.makedirs(home, exist_ok=True)
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
-
-
 @pytest.fixture(scope="module")
 def world(registry_htpasswd, tmp_path_factory):  # noqa: F811
     reg = registry_htpasswd
@@ -143,7 +134,7 @@ def world(registry_htpasswd, tmp_path_factory):  # noqa: F811
         images.push(reg, "n/" + name, "1", img, auth=(user, password))
         manifests[name] = manifest_for(reg, "n/" + name, img, basic)
     top = tmp_path_factory.mktemp("notify")
-    yield {"manifests": manifests, "top": top, "env": make_env(top / "home")}
+    yield {"manifests": manifests, "top": top, "env": clean_env(top / "home")}
 
 
 @pytest.fixture
@@ -152,41 +143,6 @@ def feeds(tmp_path):
     fs.put("debian/tracker/data/json", FEED_1)
     yield fs
     fs.stop()
-
-
-def pg_url():
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
-
-
-@pytest.fixture
-def fresh_pg():
-    made = []
-
-    def make():
-        import urllib.parse
-        url = pg_url()
-        name = "clarion_notify_%s" % uuid.uuid4().hex[:16]
-        p = run(["psql", url, "-qAtc", "CREATE DATABASE %s" % name], timeout=60)
-        assert p.returncode == 0, p.stderr
-        made.append((url, name))
-        u = urllib.parse.urlsplit(url)
-        return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
-    yield make
-    for url, name in made:
-        run(["psql", url, "-qAtc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
-            timeout=60)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path, fresh_pg):
-    if request.param == "sqlite":
-        return str(tmp_path / "clarion.db")
-    return fresh_pg()
 
 
 def config(feeds, target, **notifier):
@@ -203,15 +159,8 @@ def config(feeds, target, **notifier):
             "notifier": n, "log_level": "debug"}
 
 
-def write_config(tmp_path, cfg):
-    path = tmp_path / ("cfg-%s.json" % uuid.uuid4().hex[:8])
-    path.write_text(json.dumps(cfg))
-    return str(path)
-
-
 def update(clarion, world, tmp_path, db, cfg):
-    p = run([clarion, "update", "--db", db, "--config", write_config(tmp_path, cfg)],
-            env=world["env"])
+    p = clarion_update(clarion, db, cfg, tmp_path, world["env"])
     assert p.returncode == 0, p.stdout + p.stderr
     return p.stdout
 

@@ -23,6 +23,7 @@ import pytest
 
 from conftest import FIXTURES, run
 from harness import images
+from harness.clarion import clean_env, update
 from harness.feeds import FeedServer
 from harness.registry import registry_plain  # noqa: F401
 
@@ -79,14 +80,8 @@ FINDINGS[1]["title"] = tracker_description("backupninja", "CVE-2005-3111").split
 
 
 def make_env(home):
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CLARION_CA_FILE",
-                      "CLARION_DB", "XDG_CACHE_HOME", "COLUMNS")
-         and not k.lower().endswith("_proxy")}
-    os.makedirs(home, exist_ok=True)
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
+    # no COLUMNS either: the table's width is what these tests set
+    return clean_env(home, drop=("COLUMNS",))
 
 
 @pytest.fixture(scope="module")
@@ -105,39 +100,42 @@ def filled(clarion, tmp_path_factory):
             "url": fs.url("debian/tracker/data/json"),
             "mirror": fs.url("debian/mirror/"),
             "releases": "jessie=8 stretch=9 buster=10 bullseye=11 bookworm=12"}}}}
-        path = top / "config.json"
-        path.write_text(json.dumps(cfg))
-        p = run([clarion, "update", "--config", str(path), "--db", db,
-                 "--source", "debian"], env=env)
+        p = update(clarion, db, cfg, top, env, "--source", "debian")
         assert p.returncode == 0, p.stdout + p.stderr
         assert re.match(r"debian\s+updated\s+[1-9]", p.stdout), p.stdout
     return db, env
 
 
-@pytest.fixture(scope="module")
-def debian_image(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("layout") / "debian")
-    img = images.build_image([{
-        "var/lib/dpkg/status": DPKG_STATUS,
-        "usr/lib/os-release": DEBIAN_OS_RELEASE,
-        "etc/os-release": images.Symlink("../usr/lib/os-release")}])
+def scanner_fixture(name):
+    with open(os.path.join(FIXTURES, "scanners", name), "rb") as f:
+        return f.read()
+
+
+def layout_of(tmp_path_factory, name, files):
+    """A one-layer image of files ({path: bytes}) as an OCI layout; its
+    reference for clarion scan, and the image."""
+    d = str(tmp_path_factory.mktemp("layout") / name)
+    img = images.build_image([files])
     images.write_oci_layout(d, img, tag="1")
     return "oci:%s:1" % d, img
 
 
 @pytest.fixture(scope="module")
+def debian_image(tmp_path_factory):
+    return layout_of(tmp_path_factory, "debian", {
+        "var/lib/dpkg/status": DPKG_STATUS,
+        "usr/lib/os-release": DEBIAN_OS_RELEASE,
+        "etc/os-release": images.Symlink("../usr/lib/os-release")})
+
+
+@pytest.fixture(scope="module")
 def alpine_image(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("layout") / "alpine")
-    sc = os.path.join(FIXTURES, "scanners")
-    with open(os.path.join(sc, "alpine320-installed"), "rb") as f:
-        installed = f.read()
-    with open(os.path.join(sc, "alpine320-os-release"), "rb") as f:
-        osrel = f.read()
-    img = images.build_image([{"lib/apk/db/installed": installed,
-                               "etc/os-release": osrel}])
-    images.write_oci_layout(d, img, tag="1")
+    installed = scanner_fixture("alpine320-installed")
+    ref, _ = layout_of(tmp_path_factory, "alpine", {
+        "lib/apk/db/installed": installed,
+        "etc/os-release": scanner_fixture("alpine320-os-release")})
     n = sum(1 for line in installed.decode().split("\n") if line.startswith("P:"))
-    return "oci:%s:1" % d, n
+    return ref, n
 
 
 def scan(clarion, filled, image, *args, env_extra=None):

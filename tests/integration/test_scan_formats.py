@@ -31,7 +31,7 @@ from harness import images
 from harness.feeds import FeedServer
 from harness.registry import registry_plain  # noqa: F401
 from test_scan import (DEBIAN_OS_RELEASE, DPKG_STATUS, alpine_image,  # noqa: F401
-                       filled, make_env)
+                       filled, layout_of, make_env, scanner_fixture)
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -216,16 +216,9 @@ def test_purl_apk(clarion, filled, alpine_image):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def alma_image(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("layout") / "alma")
-    sc = os.path.join(FIXTURES, "scanners")
-    with open(os.path.join(sc, "alma9-rpmdb.sqlite"), "rb") as f:
-        rpmdb = f.read()
-    with open(os.path.join(sc, "alma9-os-release"), "rb") as f:
-        osrel = f.read()
-    img = images.build_image([{"var/lib/rpm/rpmdb.sqlite": rpmdb,
-                               "etc/os-release": osrel}])
-    images.write_oci_layout(d, img, tag="1")
-    return "oci:%s:1" % d
+    return layout_of(tmp_path_factory, "alma", {
+        "var/lib/rpm/rpmdb.sqlite": scanner_fixture("alma9-rpmdb.sqlite"),
+        "etc/os-release": scanner_fixture("alma9-os-release")})[0]
 
 
 def test_purl_rpm(clarion, filled, alma_image):  # noqa: F811
@@ -345,6 +338,21 @@ def test_update_fills_empty_database(clarion, layout, tmp_path):
     assert p.returncode == 2 and "--config" in p.stderr
 
 
+def read_pty(master):
+    """All the master side of a pty gives until every copy of the slave
+    side is closed (Linux then says EIO)."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def test_progress_only_on_a_terminal(clarion, filled, layout):  # noqa: F811
     p = scan_in(clarion, filled, layout, "oci:debian:1", "--format", "json")
     assert "indexing" not in p.stderr and "\r" not in p.stderr
@@ -356,15 +364,7 @@ def test_progress_only_on_a_terminal(clarion, filled, layout):  # noqa: F811
                               stdout=subprocess.PIPE, stderr=slave, timeout=120)
         os.close(slave)
         slave = None
-        err = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
+        err = read_pty(master)
     finally:
         if slave is not None:
             os.close(slave)
@@ -389,15 +389,7 @@ def test_table_on_a_terminal(clarion, filled, layout):  # noqa: F811
                                 stderr=subprocess.PIPE)
         os.close(slave)
         slave = None
-        out = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+        out = read_pty(master)
         proc.wait(timeout=120)
     finally:
         if slave is not None:

@@ -35,13 +35,13 @@ import subprocess
 import threading
 import time
 import urllib.parse
-import uuid
 import zipfile
 
 import pytest
 
 from conftest import FIXTURES, run
 from harness import images
+from harness.clarion import clean_env, pg_url
 from harness.feeds import FeedServer
 from harness.registry import Registry, registry_htpasswd, need  # noqa: F401
 from harness.server import ClarionServer, manifest_for
@@ -150,60 +150,8 @@ def serve_feeds(fs, debian_doc=None):
                    "series": "bionic"}}}
 
 
-def make_env(home):
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("REGISTRY_AUTH_FILE", "DOCKER_CONFIG", "CLARION_CA_FILE",
-                      "CLARION_DB", "XDG_CACHE_HOME")
-         and not k.lower().endswith("_proxy")}
-    os.makedirs(home, exist_ok=True)
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
-
-
-# ---- databases --------------------------------------------------------------
-
-def pg_url():
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
-
-
-def psql(url, sql):
-    p = run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-def with_dbname(url, name):
-    u = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
-
-
-@pytest.fixture
-def fresh_pg():
-    made = []
-
-    def make():
-        url = pg_url()
-        name = "clarion_serve_%s" % uuid.uuid4().hex[:16]
-        psql(url, "CREATE DATABASE %s" % name)
-        made.append((url, name))
-        return with_dbname(url, name)
-    yield make
-    for url, name in made:
-        psql(url, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path, fresh_pg):
-    if request.param == "sqlite":
-        return str(tmp_path / "clarion.db")
-    return fresh_pg()
-
+# Databases: conftest.py's `db` (SQLite and a fresh PostgreSQL database)
+# and `fresh_pg`.
 
 # ---- images and feeds --------------------------------------------------------
 
@@ -225,7 +173,7 @@ def world(registry_htpasswd, tmp_path_factory):
     fs = FeedServer(top / "feeds").start()
     updaters = serve_feeds(fs)
     yield {"registry": reg, "images": imgs, "manifests": manifests, "fs": fs,
-           "updaters": updaters, "env": make_env(top / "home"), "basic": basic}
+           "updaters": updaters, "env": clean_env(top / "home"), "basic": basic}
     fs.stop()
 
 
@@ -366,6 +314,19 @@ def test_token_registry_manifest(clarion, world, tmp_path):
             assert "401" in r["err"] or "UNAUTHORIZED" in r["err"].upper(), r["err"]
 
 
+def add_base_files_record(fs, doc, description):
+    """Adds CVE-2099-0001 to the tracker document doc and serves it: the
+    Debian image's base-files, fixed in 10.3+deb10u14 (the image has
+    10.3+deb10u13: a finding)."""
+    doc["base-files"] = {"CVE-2099-0001": {
+        "description": description, "scope": "local",
+        "releases": {"buster": {"status": "resolved",
+                                "fixed_version": "10.3+deb10u14",
+                                "urgency": "high",
+                                "repositories": {"buster": "10.3+deb10u14"}}}}}
+    fs.put("debian/tracker/data/json", json.dumps(doc).encode())
+
+
 def test_update_changes_report_without_reindexing(clarion, world, tmp_path):
     """An update operation that adds a record changes the next report of an
     image indexed before it."""
@@ -379,12 +340,7 @@ def test_update_changes_report_without_reindexing(clarion, world, tmp_path):
             index(srv, m)
             before = findings(vuln_report(srv, m["hash"]))
             assert not [k for k in before if k[0] == "base-files"]
-            doc["base-files"] = {"CVE-2099-0001": {
-                "description": "a record added by the test",
-                "scope": "local", "releases": {"buster": {
-                    "status": "resolved", "fixed_version": "10.3+deb10u14",
-                    "urgency": "high", "repositories": {"buster": "10.3+deb10u14"}}}}}
-            fs.put("debian/tracker/data/json", json.dumps(doc).encode())
+            add_base_files_record(fs, doc, "a record added by the test")
             deadline = time.time() + 30
             while time.time() < deadline:
                 after = findings(vuln_report(srv, m["hash"]))

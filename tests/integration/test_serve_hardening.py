@@ -32,12 +32,13 @@ import urllib.request
 import pytest
 
 from conftest import run
+from harness.clarion import psql, update
 from harness.feeds import FeedServer
 from harness.registry import free_port, registry_htpasswd  # noqa: F401
 from harness.server import ClarionServer
 from test_serve import (  # noqa: F401  (fixtures used by name)
-    config, db, findings, fixture, fresh_pg, index, psql, pg_url, serve_feeds,
-    server, vuln_report, world)
+    add_base_files_record, config, findings, fixture, index, serve_feeds, server,
+    vuln_report, world)
 
 UUID0 = "00000000-0000-0000-0000-000000000000"
 
@@ -227,13 +228,7 @@ def test_delete_newest_operation_restores_the_previous(clarion, world, tmp_path)
         m = world["manifests"]["debian"]
         with server(clarion, world, tmp_path / "1", dbp, cfg=cfg) as srv:
             index(srv, m)
-        doc["base-files"] = {"CVE-2099-0001": {
-            "description": "a record added by the test", "scope": "local",
-            "releases": {"buster": {"status": "resolved",
-                                    "fixed_version": "10.3+deb10u14",
-                                    "urgency": "high",
-                                    "repositories": {"buster": "10.3+deb10u14"}}}}}
-        fs.put("debian/tracker/data/json", json.dumps(doc).encode())
+        add_base_files_record(fs, doc, "a record added by the test")
         # A new server runs the updaters at start: a second operation.
         with server(clarion, world, tmp_path / "2", dbp, cfg=cfg) as srv:
             ops = srv.json("GET", "/matcher/api/v1/internal/update_operation")["debian"]
@@ -421,17 +416,8 @@ def test_notifier_metrics(clarion, world, tmp_path):
                 text = srv.request("GET", "/metrics", intro=True)[2].decode()
                 for st in ("created", "delivered", "delivery_failed", "deleted"):
                     assert metric(text, 'clarion_notification_sets{status="%s"}' % st) == 0
-                doc["base-files"] = {"CVE-2099-0001": {
-                    "description": "news", "scope": "local",
-                    "releases": {"buster": {"status": "resolved",
-                                            "fixed_version": "10.3+deb10u14",
-                                            "urgency": "high",
-                                            "repositories": {"buster": "10.3+deb10u14"}}}}}
-                fs.put("debian/tracker/data/json", json.dumps(doc).encode())
-                cfg_path = tmp_path / "update.json"
-                cfg_path.write_text(json.dumps(cfg))
-                p = run([clarion, "update", "--db", dbp, "--config", str(cfg_path)],
-                        env=world["env"])
+                add_base_files_record(fs, doc, "news")
+                p = update(clarion, dbp, cfg, tmp_path, world["env"])
                 assert p.returncode == 0, p.stdout + p.stderr
                 rx.wait(1, timeout=90)
                 deadline = time.time() + 30

@@ -21,6 +21,7 @@ import uuid
 import pytest
 
 from conftest import FIXTURES, run
+from harness.clarion import clean_env, pg_url, write_config
 from harness.feeds import FeedServer, feed_server  # noqa: F401
 
 TRACKER = os.path.join(FIXTURES, "feeds", "debian", "tracker-json-sample.json")
@@ -40,14 +41,7 @@ def have_update(clarion):
 def env(tmp_path):
     """Nothing of the machine's: an empty HOME, no proxies, no database or
     cache settings."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("CLARION_DB", "XDG_CACHE_HOME")
-         and not k.lower().endswith("_proxy")}
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
-    return e
+    return clean_env(tmp_path / "home")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -55,12 +49,7 @@ def db(request, tmp_path):
     """A fresh SQLite file, or the shared PostgreSQL database."""
     if request.param == "sqlite":
         return str(tmp_path / "clarion.db")
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
+    return pg_url()
 
 
 def clarion_run(clarion, env, *args, timeout=120):
@@ -98,12 +87,6 @@ def tracker_doc(extra=1):
         for i in range(extra)
     }
     return json.dumps(doc, indent=1).encode()
-
-
-def write_config(tmp_path, body, name="config.yaml"):
-    path = tmp_path / name
-    path.write_text(body)
-    return str(path)
 
 
 def debian_config(tmp_path, fs, extra=""):

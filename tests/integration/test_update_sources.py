@@ -51,6 +51,7 @@ import zipfile
 import pytest
 
 from conftest import FIXTURES, run
+from harness.clarion import clean_env, pg_url, psql, with_dbname
 from harness.feeds import feed_server  # noqa: F401
 
 FEEDS = os.path.join(FIXTURES, "feeds")
@@ -68,40 +69,11 @@ def have_update(clarion):
 def env(tmp_path):
     """Nothing of the machine's: an empty HOME, no proxies, no database,
     cache or CA settings, a TMPDIR of the test's own."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    e = {k: v for k, v in os.environ.items()
-         if k not in ("CLARION_DB", "XDG_CACHE_HOME", "CLARION_CA_FILE")
-         and not k.lower().endswith("_proxy")}
-    e["HOME"] = str(home)
-    e["NO_PROXY"] = e["no_proxy"] = "*"
+    e = clean_env(tmp_path / "home")
     # downloads and unpacked data of this test's runs (a killed run's too)
     (tmp_path / "tmp").mkdir(exist_ok=True)
     e["TMPDIR"] = str(tmp_path / "tmp")
     return e
-
-
-def pg_url():
-    url = os.environ.get("CLARION_TEST_PG")
-    if not url:
-        if os.environ.get("CLARION_REQUIRE_PG") == "1":
-            pytest.fail("CLARION_REQUIRE_PG=1 but CLARION_TEST_PG is not set "
-                        "(run under scripts/test-postgres run --)")
-        pytest.skip("no PostgreSQL (CLARION_TEST_PG unset; see scripts/test-postgres)")
-    return url
-
-
-def psql(url, sql):
-    if not shutil.which("psql"):
-        pytest.fail("psql (postgresql-client) is needed to make the test databases")
-    p = run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout
-
-
-def with_dbname(url, name):
-    u = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -134,12 +106,8 @@ def fresh_pg(request):
         psql(url, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path, fresh_pg):
-    """A new SQLite file, or a new database in the test PostgreSQL cluster."""
-    if request.param == "sqlite":
-        return str(tmp_path / "clarion.db")
-    return fresh_pg()
+# `db`: conftest.py's, whose PostgreSQL databases come from this file's
+# fresh_pg.
 
 
 def clarion_run(clarion, env, *args, timeout=120):

@@ -32,24 +32,12 @@ extern const struct clr_updater_factory clr_factory_rocky;
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Settings as "key=value" strings, NULL-terminated. */
-static const char *setting(void *arg, const char *key)
-{
-	const char *const *kv = arg;
-	size_t n = strlen(key);
-
-	for (; kv && *kv; kv++)
-		if (!strncmp(*kv, key, n) && (*kv)[n] == '=')
-			return *kv + n + 1;
-	return NULL;
-}
-
 /* Makes the updaters of factory f with settings kv; asserts success. */
 static void make(struct clr_vec *out, const struct clr_updater_factory *f,
 		 const char *const *kv)
 {
 	clr_vec_init(out, sizeof(struct clr_updater *));
-	assert_int_equal(f->create(out, setting, (void *)kv), 0);
+	assert_int_equal(f->create(out, unit_kv_setting, (void *)kv), 0);
 }
 
 static struct clr_updater *nth(struct clr_vec *us, size_t i)
@@ -167,7 +155,8 @@ static void test_debian_factory(void **state)
 	free_all(&us);
 
 	clr_vec_init(&us, sizeof(struct clr_updater *));
-	assert_int_equal(clr_factory_debian.create(&us, setting, (void *)bad),
+	assert_int_equal(clr_factory_debian.create(&us, unit_kv_setting,
+						   (void *)bad),
 			 CLR_EINVALID);
 	assert_int_equal(us.len, 0);
 	assert_non_null(strstr(clr_error_msg(), "releases"));
@@ -645,10 +634,11 @@ static void test_alpine_factory(void **state)
 	free_all(&us);
 
 	clr_vec_init(&us, sizeof(struct clr_updater *));
-	assert_int_equal(clr_factory_alpine.create(&us, setting, (void *)bad),
+	assert_int_equal(clr_factory_alpine.create(&us, unit_kv_setting,
+						   (void *)bad),
 			 CLR_EINVALID);
 	assert_non_null(strstr(clr_error_msg(), "'edge'"));
-	assert_int_equal(clr_factory_alpine.create(&us, setting,
+	assert_int_equal(clr_factory_alpine.create(&us, unit_kv_setting,
 						   (void *)badrepo),
 			 CLR_EINVALID);
 	assert_int_equal(us.len, 0);
@@ -1164,7 +1154,8 @@ static void test_alma_factory(void **state)
 	free_all(&us);
 
 	clr_vec_init(&us, sizeof(struct clr_updater *));
-	assert_int_equal(clr_factory_alma.create(&us, setting, (void *)bad),
+	assert_int_equal(clr_factory_alma.create(&us, unit_kv_setting,
+						 (void *)bad),
 			 CLR_EINVALID);
 	assert_int_equal(us.len, 0);
 	assert_non_null(strstr(clr_error_msg(), "'nine'"));

@@ -16,7 +16,7 @@
  * runs whatever state the real sources are in, and clr_update_run() (the
  * table path) can be tested with them.
  */
-#include "unit.h"
+#include "store_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,36 +206,6 @@ struct fx {
 
 /* The second round of the suite runs on PostgreSQL (CLARION_TEST_PG). */
 static bool use_pg;
-
-static const char *pg_base(void)
-{
-	const char *u = getenv("CLARION_TEST_PG");
-
-	return u && *u ? u : NULL;
-}
-
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-/* Runs one statement on the test server, outside the store. */
-static int pg_exec(const char *sql)
-{
-	PGconn *c = PQconnectdb(pg_base());
-	PGresult *r;
-	int ok;
-
-	PQsetNoticeProcessor(c, quiet, NULL);
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
 
 static int setup(void **state)
 {

@@ -70,17 +70,6 @@ static const struct source sources[] = {
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 
-static const char *setting(void *arg, const char *key)
-{
-	const char *const *kv = arg;
-	size_t n = strlen(key);
-
-	for (; kv && *kv; kv++)
-		if (!strncmp(*kv, key, n) && (*kv)[n] == '=')
-			return *kv + n + 1;
-	return NULL;
-}
-
 static void parse_source(const struct source *src, struct clr_vuln_set *out)
 {
 	char path[1024];
@@ -92,7 +81,8 @@ static void parse_source(const struct source *src, struct clr_vuln_set *out)
 	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", unit_srcdir(),
 		 src->path);
 	clr_vec_init(&us, sizeof(struct clr_updater *));
-	assert_int_equal(src->f->create(&us, setting, (void *)src->kv), 0);
+	assert_int_equal(src->f->create(&us, unit_kv_setting, (void *)src->kv),
+			 0);
 	assert_true(src->idx < us.len);
 	u = *CLR_VEC_AT(&us, struct clr_updater *, src->idx);
 	memset(&r, 0, sizeof(r));

@@ -8,7 +8,7 @@
  *     ./build/tests/test_notifier                               SQLite
  *     scripts/test-postgres run -- ./build/tests/test_notifier  both
  */
-#include "unit.h"
+#include "store_fixture.h"
 
 #include <arpa/inet.h>
 #include <ftw.h>
@@ -32,154 +32,22 @@
 #define L1 "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 #define L2 "sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
 
-struct fx {
-	bool pg;
-	char dir[64];
-	char path[128];
-	char schema[64];
-	char *location;
-};
-
-static const char *pg_base(void)
-{
-	const char *u = getenv("CLARION_TEST_PG");
-
-	return u && *u ? u : NULL;
-}
-
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-static PGconn *raw_pg(const char *url)
-{
-	PGconn *c = PQconnectdb(url);
-
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("raw connect to %s: %s", url, PQerrorMessage(c));
-	PQsetNoticeProcessor(c, quiet, NULL);
-	return c;
-}
-
-/* Runs sql on the side; column 0 of row 0 into out (if any). */
-static void raw(const struct fx *f, const char *sql, char *out, size_t size)
-{
-	if (out)
-		out[0] = '\0';
-	if (f->pg) {
-		PGconn *c = raw_pg(f->location);
-		PGresult *r = PQexec(c, sql);
-		ExecStatusType st = PQresultStatus(r);
-
-		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-			fail_msg("%s: %s", sql, PQerrorMessage(c));
-		if (out && st == PGRES_TUPLES_OK && PQntuples(r))
-			snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-		PQfinish(c);
-	} else {
-		sqlite3 *db;
-		char *msg = NULL;
-		sqlite3_stmt *st;
-		int rc;
-
-		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (!out) {
-			if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-				fail_msg("%s: %s", sql, msg);
-			sqlite3_close(db);
-			return;
-		}
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			snprintf(out, size, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		sqlite3_close(db);
-	}
-}
-
-static long raw_long(const struct fx *f, const char *sql)
-{
-	char v[64];
-
-	raw(f, sql, v, sizeof(v));
-	return atol(v);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup_sqlite(void **state)
 {
-	struct fx *f = clr_calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/clarion-notifier.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/clarion.db", f->dir);
-	f->location = clr_strdup(f->path);
-	*state = f;
-	return 0;
+	return db_fx_setup_sqlite(state, "notifier");
 }
 
 static int setup_pg(void **state)
 {
-	static int n;
-	const char *base = pg_base();
-	struct fx *f = clr_calloc(1, sizeof(*f));
-	char sql[128];
-	size_t len;
-	PGconn *c;
-
-	f->pg = true;
-	snprintf(f->schema, sizeof(f->schema), "clarion_n%ld_%d",
-		 (long)getpid(), ++n);
-	c = raw_pg(base);
-	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-	PQclear(PQexec(c, sql));
-	PQfinish(c);
-	len = strlen(base) + 2 * sizeof(f->schema) + 64;
-	f->location = clr_malloc(len);
-	snprintf(f->location, len, "%s%coptions=-csearch_path%%3D%s", base,
-		 strchr(base, '?') ? '&' : '?', f->schema);
-	*state = f;
-	return 0;
+	return db_fx_setup_pg(state, "clarion_n");
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	if (f->pg) {
-		PGconn *c = raw_pg(pg_base());
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
-		PQclear(PQexec(c, sql));
-		PQfinish(c);
-	} else {
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	free(f->location);
-	free(f);
-	return 0;
+	return db_fx_teardown(state);
 }
 
-static struct clr_store *open_ok(const struct fx *f)
+static struct clr_store *open_ok(const struct db_fx *f)
 {
 	struct clr_store *s = NULL;
 
@@ -325,7 +193,7 @@ static char *items_of(struct clr_store *s, const char *id)
 
 static void test_package_index(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vec v = CLR_VEC_INIT(char *);
 	const char *q1[] = { "openssl" }, *q2[] = { "bash", "zlib" },
@@ -357,7 +225,7 @@ static void test_package_index(void **state)
 /* Reports stored before migration 3 are indexed by the migration. */
 static void test_package_index_migration(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s;
 	struct clr_vec v = CLR_VEC_INIT(char *);
 	const char *q[] = { "openssl", "zlib" };
@@ -394,7 +262,7 @@ static void test_package_index_migration(void **state)
 
 static void test_process_diff(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_notifier_opts o;
 	struct clr_vec r = CLR_VEC_INIT(struct clr_notif_receipt);
@@ -467,7 +335,7 @@ static void test_process_diff(void **state)
 
 static void test_process_full_and_first(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_notifier_opts o;
 	struct clr_vec r = CLR_VEC_INIT(struct clr_notif_receipt);
@@ -531,7 +399,7 @@ static void *race_run(void *arg)
 
 static void test_process_once_across_replicas(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_notifier_opts o;
 	struct race a = { 0 }, b = { 0 };
@@ -576,7 +444,7 @@ static void make_set(struct clr_store *s, const char *uo, size_t n,
 
 static void test_paging(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	char *id = NULL, *next = NULL;
 	json_t *page = NULL;
@@ -641,7 +509,7 @@ static void test_paging(void **state)
 
 static void test_delete_and_gc(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_notifier_opts o;
 	struct clr_notif_receipt r;
@@ -755,7 +623,7 @@ static void receiver_stop(struct receiver *rv)
 
 static void test_deliver_retries(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_notifier_opts o;
 	struct clr_notif_receipt r;
@@ -814,7 +682,7 @@ static void test_deliver_retries(void **state)
 
 static void test_claims_exclusive(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f), *t = open_ok(f);
 	char *id = NULL, *a = NULL, *b = NULL;
 	int64_t now = (int64_t)time(NULL);
@@ -841,7 +709,7 @@ static void test_claims_exclusive(void **state)
 
 static void test_v1_page(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	char *id = NULL;
 	json_t *out = NULL, *n, *nw;

@@ -168,6 +168,29 @@ static void test_multi_one_target_fails(void **state)
 	rmdir(dir);
 }
 
+/* The OSV record rec parses into one record whose `affected` is
+ * json_dumps(want, JSON_COMPACT) to the byte; takes want. */
+static void assert_affected(json_t *rec, const struct clr_osv_opts *o,
+			    json_t *want)
+{
+	char *text = json_dumps(rec, JSON_COMPACT);
+	char *w = json_dumps(want, JSON_COMPACT);
+	struct clr_vuln_set s;
+
+	assert_non_null(text);
+	assert_non_null(w);
+	clr_vuln_set_init(&s);
+	assert_int_equal(clr_osv_parse_record(text, strlen(text), "x", o, &s),
+			 0);
+	assert_int_equal(s.vulns.len, 1);
+	assert_string_equal(CLR_VEC_AT(&s.vulns, struct clr_vuln, 0)->affected,
+			    w);
+	clr_vuln_set_release(&s);
+	free(w);
+	free(text);
+	json_decref(want);
+}
+
 /* The `affected` JSON osv.c writes by hand is byte for byte what jansson's
  * json_dumps(JSON_COMPACT) makes of the same tree, hostile strings
  * included (it was made that way before, and content hashes cover it). */
@@ -181,9 +204,7 @@ static void test_affected_as_jansson(void **state)
 	};
 	const size_t n = sizeof(vals) / sizeof(vals[0]);
 	struct clr_osv_opts o = { .updater = "t" };
-	struct clr_vuln_set s;
-	json_t *rec, *evs, *vers, *want;
-	char *text, *w;
+	json_t *rec, *evs, *vers;
 
 	(void)state;
 	vers = json_array();
@@ -200,37 +221,15 @@ static void test_affected_as_jansson(void **state)
 			"name", "p", "ranges", "type", "SEMVER", "events",
 			evs, "versions", vers);
 	assert_non_null(rec);
-	text = json_dumps(rec, JSON_COMPACT);
-	clr_vuln_set_init(&s);
-	assert_int_equal(clr_osv_parse_record(text, strlen(text), "x", &o, &s),
-			 0);
-	assert_int_equal(s.vulns.len, 1);
-	want = json_pack("{s:[{s:s,s:O}],s:O}", "ranges", "type", "SEMVER",
-			 "events", evs, "versions", vers);
-	w = json_dumps(want, JSON_COMPACT);
-	assert_string_equal(CLR_VEC_AT(&s.vulns, struct clr_vuln, 0)->affected,
-			    w);
-	free(w);
-	json_decref(want);
-	clr_vuln_set_release(&s);
+	assert_affected(rec, &o, json_pack("{s:[{s:s,s:O}],s:O}", "ranges",
+					   "type", "SEMVER", "events", evs,
+					   "versions", vers));
 
 	/* Versions only: "ranges":[]. */
 	json_object_set_new(json_array_get(json_object_get(rec, "affected"), 0),
 			    "ranges", json_array());
-	free(text);
-	text = json_dumps(rec, JSON_COMPACT);
-	clr_vuln_set_init(&s);
-	assert_int_equal(clr_osv_parse_record(text, strlen(text), "x", &o, &s),
-			 0);
-	assert_int_equal(s.vulns.len, 1);
-	want = json_pack("{s:[],s:O}", "ranges", "versions", vers);
-	w = json_dumps(want, JSON_COMPACT);
-	assert_string_equal(CLR_VEC_AT(&s.vulns, struct clr_vuln, 0)->affected,
-			    w);
-	free(w);
-	json_decref(want);
-	clr_vuln_set_release(&s);
-	free(text);
+	assert_affected(rec, &o, json_pack("{s:[],s:O}", "ranges", "versions",
+					   vers));
 	json_decref(rec);
 	json_decref(evs);
 	json_decref(vers);
@@ -253,12 +252,31 @@ static void free_all(struct clr_vec *us)
 	clr_vec_release(us);
 }
 
+/* Updater i of the set parses f into what the same updater of a set that
+ * never fetched (a read of its own) makes of it, and its records are its
+ * own: the shared download gives each release what reading alone gives. */
+static void parse_as_alone(struct clr_vec *us, struct clr_vec *ref, size_t i,
+			   struct clr_fetched *f)
+{
+	struct clr_vuln_set s, want;
+
+	clr_vuln_set_init(&s);
+	assert_int_equal(nth(us, i)->ops->parse(nth(us, i), f, &s), 0);
+	clr_vuln_set_init(&want);
+	assert_int_equal(nth(ref, i)->ops->parse(nth(ref, i), f, &want), 0);
+	assert_true(s.vulns.len > 0);
+	assert_same(&s, &want);
+	assert_string_equal(CLR_VEC_AT(&s.vulns, struct clr_vuln, 0)->updater,
+			    nth(us, i)->name);
+	clr_vuln_set_release(&want);
+	clr_vuln_set_release(&s);
+}
+
 /* One run of the set, in the manager's order: fetch then parse, updater by
  * updater.  alma-10 has the fetched data already (prev): unchanged. */
 static void one_run(struct clr_vec *us, struct clr_vec *ref)
 {
 	struct clr_fetched f[3] = { { 0 } };
-	struct clr_vuln_set s, want;
 	char *fp = NULL;
 
 	for (size_t i = 0; i < 2; i++) {
@@ -268,17 +286,7 @@ static void one_run(struct clr_vec *us, struct clr_vec *ref)
 			assert_string_equal(f[i].fingerprint, fp);
 		else
 			fp = strdup(f[i].fingerprint);
-		clr_vuln_set_init(&s);
-		assert_int_equal(nth(us, i)->ops->parse(nth(us, i), &f[i], &s), 0);
-		/* The same as a set that never fetched (a read of its own). */
-		clr_vuln_set_init(&want);
-		assert_int_equal(nth(ref, i)->ops->parse(nth(ref, i), &f[i], &want), 0);
-		assert_true(s.vulns.len > 0);
-		assert_same(&s, &want);
-		assert_string_equal(CLR_VEC_AT(&s.vulns, struct clr_vuln, 0)->updater,
-				    nth(us, i)->name);
-		clr_vuln_set_release(&want);
-		clr_vuln_set_release(&s);
+		parse_as_alone(us, ref, i, &f[i]);
 		clr_fetched_release(&f[i]);
 	}
 	assert_int_equal(nth(us, 2)->ops->fetch(nth(us, 2), fp, &f[2]),
@@ -314,28 +322,15 @@ static void test_distro_set(void **state)
 	 * waiting; alma-10's stored fingerprint is this download's. */
 	{
 		struct clr_fetched a = { 0 }, b = { 0 }, c = { 0 };
-		struct clr_vuln_set s, want;
 
 		assert_int_equal(nth(&us, 0)->ops->fetch(nth(&us, 0), NULL, &a), 0);
 		assert_string_equal(a.fingerprint, fp);
 		assert_true(a.borrowed);
-		clr_vuln_set_init(&s);
-		assert_int_equal(nth(&us, 0)->ops->parse(nth(&us, 0), &a, &s), 0);
-		clr_vuln_set_init(&want);
-		assert_int_equal(nth(&ref, 0)->ops->parse(nth(&ref, 0), &a, &want), 0);
-		assert_same(&s, &want);
-		clr_vuln_set_release(&s);
-		clr_vuln_set_release(&want);
+		parse_as_alone(&us, &ref, 0, &a);
 
 		assert_int_equal(nth(&us, 1)->ops->fetch(nth(&us, 1), NULL, &b), 0);
 		assert_string_equal(b.fingerprint, fp);
-		clr_vuln_set_init(&s);
-		assert_int_equal(nth(&us, 1)->ops->parse(nth(&us, 1), &b, &s), 0);
-		clr_vuln_set_init(&want);
-		assert_int_equal(nth(&ref, 1)->ops->parse(nth(&ref, 1), &b, &want), 0);
-		assert_same(&s, &want);
-		clr_vuln_set_release(&s);
-		clr_vuln_set_release(&want);
+		parse_as_alone(&us, &ref, 1, &b);
 
 		assert_int_equal(nth(&us, 2)->ops->fetch(nth(&us, 2), fp, &c),
 				 CLR_EUNCHANGED);

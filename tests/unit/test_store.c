@@ -13,7 +13,7 @@
  * does not expose (schema_migrations rows, a newer version planted, a
  * dropped connection) is done with raw sqlite3 / libpq on the side.
  */
-#include "unit.h"
+#include "store_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,171 +41,29 @@
 #define L_A "sha256:a0000000000000000000000000000000000000000000000000000000000000a0"
 #define L_B "sha256:bb000000000000000000000000000000000000000000000000000000000000bb"
 
-/* One test's database. */
-struct fx {
-	bool pg;
-	char dir[64];     /* SQLite: the temp directory holding the file */
-	char path[128];   /* SQLite: the database file */
-	char app[64];     /* PostgreSQL: application_name, to find our sessions */
-	char schema[64];  /* PostgreSQL: this test's schema */
-	char *location;   /* what clr_store_open gets */
-};
-
-static const char *pg_base(void)
-{
-	const char *u = getenv("CLARION_TEST_PG");
-
-	return u && *u ? u : NULL;
-}
-
 static bool contains(const char *hay, const char *needle)
 {
 	return strstr(hay, needle) != NULL;
 }
 
-/* --- raw access to the database under test -------------------------------- */
-
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
-static PGconn *raw_pg(const char *url)
-{
-	PGconn *c = PQconnectdb(url);
-
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("raw connect to %s: %s", url, PQerrorMessage(c));
-	/* DROP SCHEMA ... CASCADE lists what it drops. */
-	PQsetNoticeProcessor(c, quiet, NULL);
-	return c;
-}
-
-/* Runs sql; the first column of the first row as text in out (if any). */
-static void raw(const struct fx *f, const char *sql, char *out, size_t size)
-{
-	if (out)
-		out[0] = '\0';
-	if (f->pg) {
-		PGconn *c = raw_pg(f->location);
-		PGresult *r = PQexec(c, sql);
-		ExecStatusType st = PQresultStatus(r);
-
-		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-			fail_msg("%s: %s", sql, PQerrorMessage(c));
-		if (out && st == PGRES_TUPLES_OK && PQntuples(r))
-			snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-		PQfinish(c);
-	} else {
-		sqlite3 *db;
-		sqlite3_stmt *st;
-		int rc;
-
-		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-		if (out && rc == SQLITE_ROW)
-			snprintf(out, size, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		sqlite3_close(db);
-	}
-}
-
-static long raw_long(const struct fx *f, const char *sql)
-{
-	char v[64];
-
-	raw(f, sql, v, sizeof(v));
-	return atol(v);
-}
-
 /* --- fixtures ------------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup_sqlite(void **state)
 {
-	struct fx *f = clr_calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/clarion-store.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/clarion.db", f->dir);
-	f->location = clr_strdup(f->path);
-	*state = f;
-	return 0;
+	return db_fx_setup_sqlite(state, "store");
 }
 
 static int setup_pg(void **state)
 {
-	static int n;
-	const char *base = pg_base();
-	struct fx *f = clr_calloc(1, sizeof(*f));
-	char sql[128];
-	size_t len;
-	PGconn *c;
-	PGresult *r;
-
-	f->pg = true;
-	snprintf(f->schema, sizeof(f->schema), "clarion_t%ld_%d",
-		 (long)getpid(), ++n);
-	snprintf(f->app, sizeof(f->app), "%s", f->schema);
-	c = raw_pg(base);
-	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-		PQclear(r);
-		PQfinish(c);
-		return -1;
-	}
-	PQclear(r);
-	PQfinish(c);
-	len = strlen(base) + 2 * sizeof(f->schema) + 64;
-	f->location = clr_malloc(len);
-	snprintf(f->location, len,
-		 "%s%coptions=-csearch_path%%3D%s&application_name=%s", base,
-		 strchr(base, '?') ? '&' : '?', f->schema, f->app);
-	*state = f;
-	return 0;
+	return db_fx_setup_pg(state, "clarion_t");
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-
-	if (!f)
-		return 0;
-	if (f->pg) {
-		PGconn *c = raw_pg(pg_base());
-		char sql[128];
-
-		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
-		PQclear(PQexec(c, sql));
-		PQfinish(c);
-	} else {
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	free(f->location);
-	free(f);
-	return 0;
+	return db_fx_teardown(state);
 }
 
-static struct clr_store *open_ok(const struct fx *f)
+static struct clr_store *open_ok(const struct db_fx *f)
 {
 	struct clr_store *s = NULL;
 	int err = clr_store_open(&s, f->location);
@@ -244,7 +102,7 @@ static void assert_layers(struct clr_store *s, const char *hash,
 
 static void test_migrations_apply_once(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	char applied[64], again[64], sql[128];
 
@@ -293,7 +151,7 @@ static void *open_close(void *arg)
  * database at once: all succeed, the migrations run once. */
 static void test_concurrent_first_open(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct opener o[4];
 	pthread_t t[4];
 
@@ -313,7 +171,7 @@ static void test_concurrent_first_open(void **state)
 
 static void test_reopen_keeps_data(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *layers[] = { L_BASE, L_A };
 	const struct clr_store_scanner dpkg = { "dpkg", "1" };
 	struct clr_store_report r;
@@ -340,7 +198,7 @@ static void test_reopen_keeps_data(void **state)
 
 static void test_report_put_get_delete(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *two[] = { L_BASE, L_A }, *one[] = { L_B };
 	struct clr_store_report r;
 	struct clr_store *s = open_ok(f);
@@ -391,7 +249,7 @@ static void test_report_put_get_delete(void **state)
 static void test_values_round_trip(void **state)
 {
 	static const char odd_layer[] = "sha256:\"quoted\",{brace}\\back";
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *layers[] = { odd_layer, "x'); DROP TABLE index_report; --",
 				 L_A };
 	struct clr_store_report r;
@@ -419,7 +277,7 @@ static void test_manifest_list_pages(void **state)
 	static const char *const hashes[] = {
 		"sha256:05", "sha256:01", "sha256:04", "sha256:02", "sha256:03",
 	};
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vec v = CLR_VEC_INIT(char *);
 
@@ -451,7 +309,7 @@ static void test_manifest_list_pages(void **state)
  * scans of layers another manifest still uses. */
 static void test_delete_collects_unshared_scans(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *a[] = { L_BASE, L_A }, *b[] = { L_BASE, L_B };
 	const struct clr_store_scanner dpkg = { "dpkg", "1" };
 	struct clr_store *s = open_ok(f);
@@ -477,7 +335,7 @@ static void test_delete_collects_unshared_scans(void **state)
 
 static void test_layer_cache_by_scanner_version(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const struct clr_store_scanner v1 = { "dpkg", "1" };
 	const struct clr_store_scanner v2 = { "dpkg", "2" };
 	const struct clr_store_scanner set[] = {
@@ -594,7 +452,7 @@ static void *race_b(void *arg)
 
 static void test_lock_second_waits(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct lock_race lr = { .location = f->location };
 	struct clr_store *s = open_ok(f); /* migrated before the race */
 	pthread_t a, b;
@@ -619,7 +477,7 @@ static void test_lock_second_waits(void **state)
 
 static void test_lock_rules(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *a = open_ok(f), *b = open_ok(f);
 	struct clr_store_lock *la = NULL, *lb = NULL, *la2 = NULL;
 
@@ -651,7 +509,7 @@ static void test_lock_rules(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	char sql[128], want[64];
 
@@ -686,7 +544,7 @@ static void test_newer_schema_refused(void **state)
 	} while (0)
 
 /* Runs a script of several statements on the side (raw() runs one). */
-static void raw_script(const struct fx *f, const char *sql)
+static void raw_script(const struct db_fx *f, const char *sql)
 {
 	if (f->pg) {
 		PGconn *c = raw_pg(f->location);
@@ -882,7 +740,7 @@ static int collect_each(const struct clr_vuln *v, void *arg)
  * on open, keeps what it had, and records both versions. */
 static void test_vulns_migration_2(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s;
 	struct clr_store_report r;
 	struct clr_update_op op;
@@ -935,7 +793,7 @@ static void test_vulns_round_trip(void **state)
 	static const char affected[] =
 		"{\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced"
 		"\":\"0\"},{\"fixed\":\"2.3\\t4\"}]}],\"versions\":[\"1.0\"]}";
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set in, out;
 	struct collect cur = { .stop_at = 0 };
@@ -1046,7 +904,7 @@ static void test_vulns_round_trip(void **state)
  * given twice in one set is linked once. */
 static void test_vulns_dedup(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set a, b, other;
 	struct clr_update_op op1, op2, op3;
@@ -1091,7 +949,7 @@ static void test_vulns_dedup(void **state)
 /* What the notifier is told: exactly what was added and removed. */
 static void test_vulns_diff(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set a, b, u, added, removed;
 	struct clr_update_op op1, op2, opu;
@@ -1171,7 +1029,7 @@ static void test_vulns_diff(void **state)
  * deleted operations linked, keeps those a kept operation still links. */
 static void test_vulns_gc(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_update_op ops[4], alp[2], got;
 	struct clr_vuln_set set, out;
@@ -1259,7 +1117,7 @@ static void test_vulns_gc(void **state)
 /* The matcher's load: the newest operation of every updater, only. */
 static void test_vulns_current(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct collect c = { .stop_at = 0 };
 	struct clr_vuln_set set;
@@ -1317,7 +1175,7 @@ static void test_vulns_current(void **state)
  * that deletes, and with nothing else. */
 static void test_vulns_counter(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f), *other = open_ok(f);
 	struct clr_vuln_set set;
 	int64_t c0 = counter(s), c1, c2, c3;
@@ -1344,7 +1202,7 @@ static void test_vulns_counter(void **state)
 /* The checks a put makes before anything is written. */
 static void test_vulns_put_checks(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set set;
 	struct clr_update_op op;
@@ -1390,7 +1248,7 @@ static struct clr_updater_status *status_at(struct clr_vec *v, size_t i)
 
 static void test_updater_status(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vec v = CLR_VEC_INIT(struct clr_updater_status);
 	struct clr_vuln_set set;
@@ -1456,7 +1314,7 @@ static void test_updater_status(void **state)
 
 static void test_updater_trylock(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *a = open_ok(f), *b = open_ok(f);
 	struct clr_store_lock *la = NULL, *lb = NULL, *lm = NULL;
 
@@ -1494,7 +1352,7 @@ static void test_updater_trylock(void **state)
 
 /* The child of the crash test: opens its own handle, says so, and puts a
  * big set until it is killed. */
-static int big_put_child(const struct fx *f, int fd, size_t n)
+static int big_put_child(const struct db_fx *f, int fd, size_t n)
 {
 	struct clr_store *s = NULL;
 	struct clr_vuln_set set;
@@ -1512,7 +1370,7 @@ static int big_put_child(const struct fx *f, int fd, size_t n)
 
 /* Whether the child's put is writing its records: SQLite's WAL has grown
  * past what anything but the put writes; PostgreSQL runs its COPY. */
-static bool put_under_way(const struct fx *f, PGconn *watch)
+static bool put_under_way(const struct db_fx *f, PGconn *watch)
 {
 	char wal[160], sql[256];
 	struct stat st;
@@ -1538,7 +1396,7 @@ static bool put_under_way(const struct fx *f, PGconn *watch)
  * current one, whole, and nothing of the killed put is visible. */
 static void test_vulns_crash_mid_put(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set small, got;
 	struct clr_update_op op, latest;
@@ -1626,7 +1484,7 @@ static double seconds_since(const struct timespec *t0)
  * (a tenth changed) in less, and all of it readable back. */
 static void test_vulns_big_put(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_vuln_set one, two, added, removed;
 	struct clr_update_op op1, op2;
@@ -1681,7 +1539,7 @@ static void test_vulns_big_put(void **state)
 
 /* --- SQLite only ----------------------------------------------------------- */
 
-static void plant_lock(const struct fx *f, const char *owner, long expires)
+static void plant_lock(const struct db_fx *f, const char *owner, long expires)
 {
 	char sql[1024];
 
@@ -1696,7 +1554,7 @@ static void plant_lock(const struct fx *f, const char *owner, long expires)
  * counts until its lease expires. */
 static void test_sqlite_stale_locks(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	struct clr_store_lock *l = NULL;
 	char host[256], owner[400];
@@ -1732,7 +1590,7 @@ static void test_sqlite_stale_locks(void **state)
 
 /* Runs fn in a child process and fails unless it returns 0: for checks
  * that change the process itself (its uid, its file size limit). */
-static void in_child(int (*fn)(const struct fx *), const struct fx *f)
+static void in_child(int (*fn)(const struct db_fx *), const struct db_fx *f)
 {
 	pid_t pid;
 	int status;
@@ -1761,7 +1619,7 @@ static int get_is(struct clr_store *s, const char *hash, const char *want)
 
 /* Root writes through file modes, so as root the child first becomes
  * nobody, owner of the directory but not allowed to write the file. */
-static int read_only_child(const struct fx *f)
+static int read_only_child(const struct db_fx *f)
 {
 	const struct clr_store_scanner dpkg = { "dpkg", "1" };
 	const char *layers[] = { L_A };
@@ -1791,7 +1649,7 @@ static int read_only_child(const struct fx *f)
 	return 0;
 }
 
-static void make_writable(const struct fx *f)
+static void make_writable(const struct db_fx *f)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	char p[160];
@@ -1805,7 +1663,7 @@ static void make_writable(const struct fx *f)
 
 static void test_sqlite_read_only_file(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *layers[] = { L_BASE };
 	struct clr_store *s = open_ok(f);
 
@@ -1829,7 +1687,7 @@ static long file_size(const char *path)
 
 /* A disk that fills up mid-write, simulated with a file size limit: the
  * put fails as CLR_EIO and leaves the previous report as it was. */
-static int disk_full_child(const struct fx *f)
+static int disk_full_child(const struct db_fx *f)
 {
 	const char *layers[] = { L_B };
 	struct clr_store_report r = {
@@ -1863,7 +1721,7 @@ static int disk_full_child(const struct fx *f)
 
 static void test_sqlite_disk_full(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	const char *layers[] = { L_BASE };
 	struct clr_store *s = open_ok(f);
 
@@ -1876,7 +1734,7 @@ static void test_sqlite_disk_full(void **state)
 
 static void test_sqlite_not_ours(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = NULL;
 	sqlite3 *db;
 	FILE *fp;
@@ -1901,7 +1759,7 @@ static void test_sqlite_not_ours(void **state)
 
 static void test_sqlite_wal_mode(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f);
 	char mode[16];
 
@@ -1923,7 +1781,7 @@ static void set_env(const char *name, const char *value)
 
 static void test_default_location(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	char *saved[3], *loc, want[256];
 	static const char *const names[] = {
 		"CLARION_DB", "XDG_CACHE_HOME", "HOME",
@@ -2009,7 +1867,7 @@ static void test_open_errors(void **state)
 /* --- PostgreSQL only ------------------------------------------------------- */
 
 /* Ends the store's sessions from the server side, as a restart would. */
-static void kill_sessions(const struct fx *f)
+static void kill_sessions(const struct db_fx *f)
 {
 	char sql[256], n[16];
 
@@ -2022,7 +1880,7 @@ static void kill_sessions(const struct fx *f)
 
 static void test_pg_reconnects_once(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f), *other = open_ok(f);
 	struct clr_store_lock *l = NULL, *l2 = NULL;
 
@@ -2052,7 +1910,7 @@ static void test_pg_reconnects_once(void **state)
  * updater lock dies with its connection. */
 static void test_pg_update_reconnects(void **state)
 {
-	struct fx *f = *state;
+	struct db_fx *f = *state;
 	struct clr_store *s = open_ok(f), *other = open_ok(f);
 	struct clr_store_lock *l = NULL, *l2 = NULL;
 	struct collect c = { .stop_at = 0 };

@@ -27,4 +27,17 @@ static inline const char *unit_srcdir(void)
 	return d && *d ? d : ".";
 }
 
+/* An updater factory's setting callback over arg, a NULL-terminated array
+ * of "key=value" strings: the value of key, or NULL. */
+static inline const char *unit_kv_setting(void *arg, const char *key)
+{
+	const char *const *kv = arg;
+	size_t n = strlen(key);
+
+	for (; kv && *kv; kv++)
+		if (!strncmp(*kv, key, n) && (*kv)[n] == '=')
+			return *kv + n + 1;
+	return NULL;
+}
+
 #endif
