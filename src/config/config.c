@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/yaml.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -764,86 +765,19 @@ static int walk_mapping(struct walk *w, struct fy_node *map, const char *prefix)
 	return err;
 }
 
-/* The parser's errors are collected in the diag object (printing them
- * would have libfyaml 0.7 render the source line, which crashes on some
- * input); the few messages that carry no position still come as text,
- * "[ERR]: MESSAGE\n", and the first one is kept here. */
-struct diag_capture {
-	bool got;
-	char msg[256];
-};
-
-static void on_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
+/* The message for a document libfyaml did not build (see yaml.h). */
+static int yaml_error(struct clr_yaml *y, const char *name)
 {
-	struct diag_capture *c = user;
-	const char *nl;
-
-	(void)diag;
-	if (c->got)
-		return;
-	if (len > 7 && !memcmp(buf, "[ERR]: ", 7))
-		buf += 7, len -= 7;
-	if ((nl = memchr(buf, '\n', len)))
-		len = (size_t)(nl - buf);
-	if (len >= sizeof(c->msg))
-		len = sizeof(c->msg) - 1;
-	memcpy(c->msg, buf, len);
-	c->msg[len] = 0;
-	c->got = len > 0;
-}
-
-static int yaml_error(struct fy_diag *diag, const struct diag_capture *c,
-		      const char *name)
-{
-	void *it = NULL;
-	struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+	struct fy_diag_error *e = clr_yaml_first_error(y);
 
 	if (e && e->msg && e->line > 0)
 		return clr_error_set(CLR_EINVALID, "%s (line %d, column %d): %s", name,
 				     e->line, e->column, e->msg);
 	if (e && e->msg)
 		return clr_error_set(CLR_EINVALID, "%s: %s", name, e->msg);
-	if (c->got)
-		return clr_error_set(CLR_EINVALID, "%s: %s", name, c->msg);
+	if (y->printed)
+		return clr_error_set(CLR_EINVALID, "%s: %s", name, y->printed_msg);
 	return clr_error_set(CLR_EINVALID, "%s: not valid YAML", name);
-}
-
-/* The offset of the first byte that is not valid UTF-8, or len.  YAML is
- * Unicode text, and libfyaml 0.7 loops forever on some invalid bytes
- * (after a '%'), so nothing else reaches it. */
-static size_t utf8_invalid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i], n, cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return i;
-		if (len - i <= n)
-			return i;
-		for (unsigned k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* Overlong forms, UTF-16 surrogates, past U+10FFFF. */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return i;
-		i += n + 1;
-	}
-	return len;
 }
 
 /* Only white space (data is len bytes, not NUL-terminated). */
@@ -1054,11 +988,7 @@ static int clair_v2_translate(struct clr_config *c, const char *name)
 int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 		     const char *name)
 {
-	struct fy_diag_cfg dcfg;
-	struct fy_parse_cfg pcfg = { 0 };
-	struct diag_capture capture = { 0 };
-	struct fy_diag *diag = NULL;
-	struct fy_document *doc = NULL;
+	struct clr_yaml y = { .doc = NULL };
 	struct fy_node *root;
 	struct clr_config *c;
 	struct walk w;
@@ -1081,7 +1011,7 @@ int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 		err = clr_error_set(CLR_EINVALID, "%s: contains a NUL byte", name);
 		goto done;
 	}
-	if ((bad = utf8_invalid((const unsigned char *)data, len)) < len) {
+	if ((bad = clr_yaml_utf8_invalid((const unsigned char *)data, len)) < len) {
 		size_t line = 1;
 
 		for (size_t i = 0; i < bad; i++)
@@ -1090,25 +1020,12 @@ int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 		goto done;
 	}
 
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = on_diag;
-	dcfg.user = &capture;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	diag = fy_diag_create(&dcfg);
-	if (!diag)
-		abort();
-	fy_diag_set_collect_errors(diag, true);
-	pcfg.flags = FYPCF_QUIET |
-		     (ends_with(name, ".json") ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
-	pcfg.diag = diag;
-	doc = fy_document_build_from_string(&pcfg, data, len);
-	if (!doc || fy_diag_got_error(diag)) {
-		err = yaml_error(diag, &capture, name);
+	/* No document at all is an error here too (libfyaml says why). */
+	if (clr_yaml_parse(&y, data, len, ends_with(name, ".json")) || !y.doc) {
+		err = yaml_error(&y, name);
 		goto done;
 	}
-	root = fy_document_root(doc);
+	root = fy_document_root(y.doc);
 	if (is_null(root))
 		goto done;
 	if (fy_node_is_alias(root) || !fy_node_is_mapping(root)) {
@@ -1120,13 +1037,7 @@ int clr_config_parse(struct clr_config **out, const char *data, size_t len,
 	if (!err)
 		err = clair_v2_translate(c, name);
 done:
-	if (doc)
-		fy_document_destroy(doc);
-	if (diag) {
-		/* Frees the collected errors, which unref alone leaks. */
-		fy_diag_reset_error(diag);
-		fy_diag_unref(diag);
-	}
+	clr_yaml_release(&y);
 	if (err) {
 		clr_config_free(c);
 		return err;

@@ -1455,8 +1455,6 @@ static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
 {
 	struct clr_vec v = CLR_VEC_INIT(struct dir_entry_sig);
 	struct clr_sha256 h;
-	uint8_t d[CLR_SHA256_LEN];
-	char hex[CLR_SHA256_HEXLEN + 1], fp[CLR_SHA256_HEXLEN + 8];
 	int err;
 
 	if ((err = dir_sigs(&v, dir, "", 0)))
@@ -1466,20 +1464,9 @@ static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
 	for (size_t i = 0; i < clr_vec_len(&v); i++) {
 		const struct dir_entry_sig *s = clr_vec_get(&v, i);
 
-		clr_sha256_update(&h, s->rel, strlen(s->rel) + 1);
-		clr_sha256_update(&h, &s->size, sizeof(s->size));
-		clr_sha256_update(&h, &s->mtime_ns, sizeof(s->mtime_ns));
+		clr_fetch_dir_file(&h, s->rel, s->size, s->mtime_ns);
 	}
-	clr_sha256_final(&h, d);
-	clr_sha256_hex(hex, d);
-	snprintf(fp, sizeof(fp), "dir:%s", hex);
-	if (prev && !strcmp(prev, fp)) {
-		err = CLR_EUNCHANGED;
-		goto cleanup;
-	}
-	out->path = clr_strdup(dir);
-	out->fingerprint = clr_strdup(fp);
-	out->borrowed = true;
+	err = clr_fetch_dir_finish(out, dir, prev, &h);
 cleanup:
 	for (size_t i = 0; i < clr_vec_len(&v); i++)
 		free(((struct dir_entry_sig *)clr_vec_get(&v, i))->rel);

@@ -84,9 +84,7 @@ static int b64u_decode(unsigned char *out, size_t *out_len, const char *in,
 	return 0;
 }
 
-/* Encodes len bytes as base64url without padding at out (NUL-terminated);
- * out holds at least (len * 4 + 2) / 3 + 1 bytes.  Returns the length. */
-static size_t b64u_encode(char *out, const unsigned char *in, size_t len)
+size_t clr_jwt_b64url_encode(char *out, const unsigned char *in, size_t len)
 {
 	size_t n = 0;
 	uint32_t acc = 0;
@@ -353,9 +351,9 @@ int clr_jwt_sign(char **out, const unsigned char *key, size_t key_len,
 	hlen = sizeof(header) - 1;
 
 	tok = clr_malloc((hlen + clen + HS256_LEN) * 4 / 3 + 8);
-	n = b64u_encode(tok, (const unsigned char *)header, hlen);
+	n = clr_jwt_b64url_encode(tok, (const unsigned char *)header, hlen);
 	tok[n++] = '.';
-	n += b64u_encode(tok + n, (const unsigned char *)cjson, clen);
+	n += clr_jwt_b64url_encode(tok + n, (const unsigned char *)cjson, clen);
 	free(cjson);
 	err = hs256(mac, key, key_len, tok, n);
 	if (err) {
@@ -363,7 +361,7 @@ int clr_jwt_sign(char **out, const unsigned char *key, size_t key_len,
 		return err;
 	}
 	tok[n++] = '.';
-	n += b64u_encode(tok + n, mac, HS256_LEN);
+	n += clr_jwt_b64url_encode(tok + n, mac, HS256_LEN);
 	if (n > CLR_JWT_MAX_LEN) {
 		free(tok);
 		return clr_error_set(CLR_ELIMIT,

@@ -28,6 +28,12 @@ int clr_jwt_verify(const char *token, const unsigned char *key,
 		   size_t key_len, const char *const *issuers, size_t n,
 		   int64_t now);
 
+/* Encodes len bytes at in as base64url without padding at out,
+ * NUL-terminated; out holds at least (len * 4 + 2) / 3 + 1 bytes.
+ * Returns the length without the NUL.  (Public for the fuzz target, which
+ * signs tokens of its own.) */
+size_t clr_jwt_b64url_encode(char *out, const unsigned char *in, size_t len);
+
 /* A new token in *out (caller frees): {"alg":"HS256","typ":"JWT"},
  * claims {"iss": issuer, "iat": now, "nbf": now, "exp": now + ttl}. */
 int clr_jwt_sign(char **out, const unsigned char *key, size_t key_len,

@@ -33,6 +33,7 @@
 
 #include "http/jwt.h"
 #include "http/service.h"
+#include "image/uri.h"
 #include "util/alloc.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -267,19 +268,8 @@ const char *clr_http_mode_name(unsigned mode)
 
 bool clr_http_digest_valid(const char *s)
 {
-	size_t want, i;
-
-	if (!strncmp(s, "sha256:", 7))
-		want = 64;
-	else if (!strncmp(s, "sha512:", 7))
-		want = 128;
-	else
-		return false;
-	s += 7;
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == want;
+	/* One rule for path digests and a posted Manifest's hash. */
+	return clr_uri_digest_valid(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -986,12 +976,18 @@ int clr_http_server_start(struct clr_http_server **out,
 			 MHD_USE_ITC;
 	const union MHD_DaemonInfo *info;
 	bool tls = o->tls_cert_pem && o->tls_key_pem;
-	/* Empty unless TLS: handed to both MHD_start_daemon calls below. */
+	/* Empty unless TLS. */
 	struct MHD_OptionItem tls_opts[] = {
 		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
 		  (void *)(uintptr_t)o->tls_key_pem },
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0,
 		  (void *)(uintptr_t)o->tls_cert_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	/* The address to listen on when the host is given (filled below);
+	 * empty: every address, both families. */
+	struct MHD_OptionItem where[] = {
+		{ MHD_OPTION_END, 0, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
@@ -1049,34 +1045,27 @@ int clr_http_server_start(struct clr_http_server **out,
 		}
 		if (ai->ai_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
-		s->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-					     on_request, s,
-					     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-					     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-					     MHD_OPTION_CONNECTION_TIMEOUT,
-					     (unsigned)o->timeout_secs,
-					     MHD_OPTION_CONNECTION_LIMIT,
-					     s->o.max_connections,
-					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-					     (size_t)(64 * 1024),
-					     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-					     MHD_OPTION_ARRAY, tls_opts,
-					     MHD_OPTION_END);
-		freeaddrinfo(ai);
+		where[0] = (struct MHD_OptionItem){ .option = MHD_OPTION_SOCK_ADDR,
+						    .value = 0,
+						    .ptr_value = ai->ai_addr };
 	} else {
-		s->daemon = MHD_start_daemon(flags | MHD_USE_DUAL_STACK, (uint16_t)port,
-					     NULL, NULL, on_request, s,
-					     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-					     MHD_OPTION_CONNECTION_TIMEOUT,
-					     (unsigned)o->timeout_secs,
-					     MHD_OPTION_CONNECTION_LIMIT,
-					     s->o.max_connections,
-					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-					     (size_t)(64 * 1024),
-					     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-					     MHD_OPTION_ARRAY, tls_opts,
-					     MHD_OPTION_END);
+		flags |= MHD_USE_DUAL_STACK;
 	}
+	s->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+				     on_request, s,
+				     MHD_OPTION_ARRAY, where,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_CONNECTION_TIMEOUT,
+				     (unsigned)o->timeout_secs,
+				     MHD_OPTION_CONNECTION_LIMIT,
+				     s->o.max_connections,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				     (size_t)(64 * 1024),
+				     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+				     MHD_OPTION_ARRAY, tls_opts,
+				     MHD_OPTION_END);
+	if (ai)
+		freeaddrinfo(ai);
 	if (!s->daemon && tls) {
 		err = clr_error_set(CLR_EIO, "cannot listen with TLS on %s (the "
 				    "tls.cert or tls.key PEM is not valid, they do "

@@ -61,65 +61,15 @@
 /* Page size cap for the namespace vulnerability listing. */
 #define V1_MAX_LIMIT 10000
 
-/* o as Clair v2's json.NewEncoder(w).Encode wrote it: keys in the order
- * they were set (this file sets them in the Go structs' field order),
- * Go's string escapes (\u003c for '<', '>' and '&', '/' left alone, which
- * jansson does differently), and a final newline. */
-static int go_encode(struct clr_buf *b, json_t *v)
-{
-	const char *k;
-	json_t *x;
-	size_t i;
-	int err = 0, first = 1;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		err = clr_buf_addch(b, '{');
-		json_object_foreach(v, k, x) {
-			if (!err && !first)
-				err = clr_buf_addch(b, ',');
-			first = 0;
-			if (!err)
-				err = clr_klar_json_string(b, k);
-			if (!err)
-				err = clr_buf_addch(b, ':');
-			if (!err)
-				err = go_encode(b, x);
-		}
-		return err ? err : clr_buf_addch(b, '}');
-	case JSON_ARRAY:
-		err = clr_buf_addch(b, '[');
-		json_array_foreach(v, i, x) {
-			if (!err && i)
-				err = clr_buf_addch(b, ',');
-			if (!err)
-				err = go_encode(b, x);
-		}
-		return err ? err : clr_buf_addch(b, ']');
-	case JSON_STRING:
-		return clr_klar_json_string(b, json_string_value(v));
-	case JSON_INTEGER:
-		return clr_buf_printf(b, "%" JSON_INTEGER_FORMAT,
-				      json_integer_value(v));
-	case JSON_REAL:
-		return clr_klar_json_number(b, json_real_value(v));
-	case JSON_TRUE:
-		return clr_buf_addstr(b, "true");
-	case JSON_FALSE:
-		return clr_buf_addstr(b, "false");
-	case JSON_NULL:
-		break;
-	}
-	return clr_buf_addstr(b, "null");
-}
-
 static int v1_reply(struct clr_http_request *req, int status, json_t *o)
 {
 	struct clr_buf b = CLR_BUF_INIT((size_t)1 << 30);
 	int err;
 
 	clr_http_add_header(req, "Server", "clair");
-	err = go_encode(&b, o);
+	/* As Clair v2's json.NewEncoder(w).Encode wrote it: this file sets
+	 * keys in the Go structs' field order; a final newline. */
+	err = clr_klar_go_json(&b, o, false);
 	if (!err)
 		err = clr_buf_addch(&b, '\n');
 	json_decref(o);

@@ -41,8 +41,7 @@ void clr_uri_manifest_free(struct clr_uri_manifest *m)
 	free(m);
 }
 
-/* A manifest digest: sha256 (64) or sha512 (128) lowercase hex. */
-static bool manifest_digest_ok(const char *s)
+bool clr_uri_digest_valid(const char *s)
 {
 	size_t want, i;
 
@@ -204,7 +203,7 @@ int clr_uri_manifest_parse(struct clr_uri_manifest **out, const char *json,
 				    "least one layer are required");
 		goto out;
 	}
-	if (!manifest_digest_ok(hash)) {
+	if (!clr_uri_digest_valid(hash)) {
 		err = clr_error_set(CLR_EINVALID, "manifest hash '%.80s' is not a "
 				    "digest (sha256: and 64 lowercase hex digits)",
 				    hash);

@@ -22,6 +22,7 @@
 #ifndef CLR_IMAGE_URI_H
 #define CLR_IMAGE_URI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "image/image.h"
@@ -44,6 +45,11 @@ struct clr_uri_manifest {
 	struct clr_uri_layer *layers;
 	size_t n_layers;   /* >= 1 */
 };
+
+/* Whether s is a digest Clair accepts as a manifest's hash: "sha256:" +
+ * 64 lowercase hex, or "sha512:" + 128.  The HTTP API checks its path
+ * digests with the same rule (clr_http_digest_valid()). */
+bool clr_uri_digest_valid(const char *s);
 
 /* Parses len bytes of JSON into a new *out.  CLR_EINVALID with a message
  * ("layers[2].hash: ...") for malformed JSON or fields, "bogus manifest"

@@ -103,24 +103,13 @@ static const char *kind(json_t *v)
 	}
 }
 
-static json_t *fold_get(json_t *o, const char *key)
-{
-	const char *k;
-	json_t *v, *found = NULL;
-
-	json_object_foreach(o, k, v)
-		if (!strcasecmp(k, key))
-			found = v;
-	return found;
-}
-
 /* A string field of a Go struct: "" for absent or null, an error for
  * another type (Go's UnmarshalTypeError; the decode goes on and the first
  * such error is returned, which a v1 failure reports). */
 static const char *str_field(json_t *o, const char *key, const char *strct,
 			     char *err, size_t esize)
 {
-	json_t *v = fold_get(o, key);
+	json_t *v = clr_klar_json_fold_get(o, key);
 
 	if (!v || json_is_null(v))
 		return "";
@@ -161,12 +150,12 @@ static void decode_vuln(struct clr_klar_vulns *out, json_t *v,
 	kv.link = (char *)str_field(v, "Link", st, terr, tsize);
 	kv.severity = (char *)str_field(v, "Severity", st, terr, tsize);
 	kv.fixed_by = (char *)str_field(v, "FixedBy", st, terr, tsize);
-	md = json_is_object(v) ? fold_get(v, "Metadata") : NULL;
+	md = json_is_object(v) ? clr_klar_json_fold_get(v, "Metadata") : NULL;
 	if (md && !json_is_null(md) && !json_is_object(md) && !*terr)
 		snprintf(terr, tsize, "json: cannot unmarshal %s into Go struct "
 			 "field Vulnerability.Metadata of type "
 			 "map[string]interface {}", kind(md));
-	fi = json_is_object(v) ? fold_get(v, "FixedIn") : NULL;
+	fi = json_is_object(v) ? clr_klar_json_fold_get(v, "FixedIn") : NULL;
 	if (fi && !json_is_null(fi) && !json_is_array(fi) && !*terr)
 		snprintf(terr, tsize, "json: cannot unmarshal %s into Go struct "
 			 "field Vulnerability.FixedIn of type []clair.Feature",
@@ -201,7 +190,7 @@ int clr_klar_decode_layer(struct clr_klar_vulns *out, const char *text,
 		json_decref(j);
 		return CLR_EINVALID;
 	}
-	layer = json_is_object(j) ? fold_get(j, "Layer") : NULL;
+	layer = json_is_object(j) ? clr_klar_json_fold_get(j, "Layer") : NULL;
 	if (layer && !json_is_null(layer) && !json_is_object(layer)) {
 		clr_error_set(CLR_EINVALID, "json: cannot unmarshal %s into Go "
 			      "struct field layerEnvelope.Layer of type "
@@ -218,7 +207,7 @@ int clr_klar_decode_layer(struct clr_klar_vulns *out, const char *text,
 				     "[signal SIGSEGV: segmentation violation "
 				     "code=0x1 addr=0x0 pc=0x0]");
 	}
-	features = fold_get(layer, "Features");
+	features = clr_klar_json_fold_get(layer, "Features");
 	if (features && !json_is_null(features) && !json_is_array(features))
 		snprintf(terr, sizeof(terr), "json: cannot unmarshal %s into Go "
 			 "struct field layer.Features of type []clair.Feature",
@@ -239,7 +228,7 @@ int clr_klar_decode_layer(struct clr_klar_vulns *out, const char *text,
 		}
 		fname = str_field(f, "Name", "Feature", terr, sizeof(terr));
 		fversion = str_field(f, "Version", "Feature", terr, sizeof(terr));
-		vulns = fold_get(f, "Vulnerabilities");
+		vulns = clr_klar_json_fold_get(f, "Vulnerabilities");
 		if (vulns && !json_is_null(vulns) && !json_is_array(vulns) && !*terr)
 			snprintf(terr, sizeof(terr), "json: cannot unmarshal %s "
 				 "into Go struct field Feature.Vulnerabilities of "

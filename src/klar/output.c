@@ -305,8 +305,7 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A map[string]interface{} / []interface{} value as Go re-encodes it. */
-static int go_value(struct clr_buf *out, json_t *v)
+int clr_klar_go_json(struct clr_buf *out, json_t *v, bool decoded)
 {
 	int err = 0;
 
@@ -319,7 +318,10 @@ static int go_value(struct clr_buf *out, json_t *v)
 
 		json_object_foreach(v, k, x)
 			keys[n++] = k;
-		qsort(keys, n, sizeof(*keys), key_cmp);
+		/* A Go map's keys are written sorted; a struct's fields in
+		 * their order, which is the order the object was built in. */
+		if (decoded)
+			qsort(keys, n, sizeof(*keys), key_cmp);
 		err = clr_buf_addch(out, '{');
 		for (i = 0; !err && i < n; i++) {
 			if (i)
@@ -329,7 +331,8 @@ static int go_value(struct clr_buf *out, json_t *v)
 			if (!err)
 				err = clr_buf_addch(out, ':');
 			if (!err)
-				err = go_value(out, json_object_get(v, keys[i]));
+				err = clr_klar_go_json(out, json_object_get(v, keys[i]),
+						       decoded);
 		}
 		free(keys);
 		return err ? err : clr_buf_addch(out, '}');
@@ -343,14 +346,19 @@ static int go_value(struct clr_buf *out, json_t *v)
 			if (!err && i)
 				err = clr_buf_addch(out, ',');
 			if (!err)
-				err = go_value(out, x);
+				err = clr_klar_go_json(out, x, decoded);
 		}
 		return err ? err : clr_buf_addch(out, ']');
 	}
 	case JSON_STRING:
 		return clr_klar_json_string(out, json_string_value(v));
 	case JSON_INTEGER:
-		return clr_klar_json_number(out, (double)json_integer_value(v));
+		/* interface{} holds every number as a float64. */
+		if (decoded)
+			return clr_klar_json_number(out,
+						    (double)json_integer_value(v));
+		return clr_buf_printf(out, "%" JSON_INTEGER_FORMAT,
+				      json_integer_value(v));
 	case JSON_REAL:
 		return clr_klar_json_number(out, json_real_value(v));
 	case JSON_TRUE:
@@ -377,9 +385,7 @@ static int field_str(struct clr_buf *out, int *first, const char *key,
 	return err ? err : clr_klar_json_string(out, val);
 }
 
-/* The value of key in o, matched case-insensitively as Go's decoder
- * matches struct fields (the last matching key wins). */
-static json_t *fold_get(json_t *o, const char *key)
+json_t *clr_klar_json_fold_get(json_t *o, const char *key)
 {
 	const char *k;
 	json_t *v, *found = NULL;
@@ -408,11 +414,11 @@ static int go_feature_json(struct clr_buf *out, json_t *f)
 		return clr_buf_addstr(out, "{\"Vulnerabilities\":null}");
 	err = clr_buf_addch(out, '{');
 	for (i = 0; !err && i < 3; i++) {
-		const char *s = json_string_value(fold_get(f, strs[i]));
+		const char *s = json_string_value(clr_klar_json_fold_get(f, strs[i]));
 
 		err = field_str(out, &first, strs[i], s ? s : "", 1);
 	}
-	vs = fold_get(f, "Vulnerabilities");
+	vs = clr_klar_json_fold_get(f, "Vulnerabilities");
 	if (!err)
 		err = clr_buf_printf(out, "%s\"Vulnerabilities\":",
 				     first ? "" : ",");
@@ -433,7 +439,7 @@ static int go_feature_json(struct clr_buf *out, json_t *f)
 			err = clr_buf_addch(out, ']');
 	}
 	if (!err) {
-		const char *s = json_string_value(fold_get(f, "AddedBy"));
+		const char *s = json_string_value(clr_klar_json_fold_get(f, "AddedBy"));
 
 		err = field_str(out, &first, "AddedBy", s ? s : "", 1);
 	}
@@ -468,7 +474,7 @@ static int vfields_json(struct clr_buf *out, const struct vfields *f)
 		err = clr_buf_printf(out, "%s\"Metadata\":", first ? "" : ",");
 		first = 0;
 		if (!err)
-			err = go_value(out, f->metadata);
+			err = clr_klar_go_json(out, f->metadata, true);
 	}
 	if (!err)
 		err = field_str(out, &first, "FixedBy", f->fixed_by, 1);
@@ -496,7 +502,7 @@ static int vfields_json(struct clr_buf *out, const struct vfields *f)
 
 static const char *fold_str(json_t *o, const char *key)
 {
-	const char *s = json_string_value(fold_get(o, key));
+	const char *s = json_string_value(clr_klar_json_fold_get(o, key));
 
 	return s ? s : "";
 }
@@ -507,9 +513,9 @@ static int go_vuln_json(struct clr_buf *out, json_t *v)
 	struct vfields f = {
 		.name = fold_str(v, "Name"), .ns = fold_str(v, "NamespaceName"),
 		.desc = fold_str(v, "Description"), .link = fold_str(v, "Link"),
-		.sev = fold_str(v, "Severity"), .metadata = fold_get(v, "Metadata"),
+		.sev = fold_str(v, "Severity"), .metadata = clr_klar_json_fold_get(v, "Metadata"),
 		.fixed_by = fold_str(v, "FixedBy"),
-		.fixed_in = fold_get(v, "FixedIn"),
+		.fixed_in = clr_klar_json_fold_get(v, "FixedIn"),
 		.fname = fold_str(v, "FeatureName"),
 		.fversion = fold_str(v, "FeatureVersion"),
 	};

@@ -19,6 +19,7 @@
 #ifndef CLR_KLAR_OUTPUT_H
 #define CLR_KLAR_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -110,6 +111,18 @@ int clr_klar_render(struct clr_buf *out, const struct clr_klar_vulns *vs,
  * server's API v1 (src/http/v1.c), which answers the way Clair v2's Go
  * encoder did. */
 int clr_klar_json_string(struct clr_buf *out, const char *s);
+
+/* Appends v as Go's encoding/json writes it, strings as
+ * clr_klar_json_string().  decoded: v is what Go decoded into interface{}
+ * (map keys sorted, every number a float64, as Klar re-encodes Clair's
+ * Metadata); otherwise v stands for Go structs, whose fields are written in
+ * the order the object was built and integers as integers (the server's
+ * API v1). */
+int clr_klar_go_json(struct clr_buf *out, json_t *v, bool decoded);
+
+/* The value of key in o, matched case-insensitively as Go's decoder
+ * matches struct fields (the last matching key wins); borrowed. */
+json_t *clr_klar_json_fold_get(json_t *o, const char *key);
 
 /* Appends a float64 as encoding/json writes it: strconv's shortest form,
  * 'f' between 1e-6 and 1e21, else 'e' with the exponent's leading zero

@@ -22,6 +22,7 @@
 
 #include <libfyaml.h>
 
+#include "config/yaml.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -160,74 +161,10 @@ static int walk(struct clr_klar_whitelist *w, struct fy_node *root)
 	return err;
 }
 
-/* The first byte that is not valid UTF-8 (libfyaml must never see one:
- * it loops on some), or len. */
-static size_t utf8_invalid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i], n, cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return i;
-		if (len - i <= n)
-			return i;
-		for (unsigned k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
-
-struct capture {
-	bool got;
-	char msg[256];
-};
-
-static void on_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	struct capture *c = user;
-	const char *nl;
-
-	(void)diag;
-	if (c->got)
-		return;
-	if (len > 7 && !memcmp(buf, "[ERR]: ", 7))
-		buf += 7, len -= 7;
-	if ((nl = memchr(buf, '\n', len)))
-		len = (size_t)(nl - buf);
-	if (len >= sizeof(c->msg))
-		len = sizeof(c->msg) - 1;
-	memcpy(c->msg, buf, len);
-	c->msg[len] = 0;
-	c->got = len > 0;
-}
-
 int clr_klar_whitelist_parse(struct clr_klar_whitelist *w, const char *text,
 			     size_t len)
 {
-	struct fy_diag_cfg dcfg;
-	struct fy_parse_cfg pcfg = { 0 };
-	struct capture cap = { 0 };
-	struct fy_diag *diag;
-	struct fy_document *doc;
+	struct clr_yaml y;
 	size_t bad;
 	int err = 0;
 
@@ -243,42 +180,26 @@ int clr_klar_whitelist_parse(struct clr_klar_whitelist *w, const char *text,
 	if (memchr(text, 0, len))
 		return clr_error_set(CLR_EINVALID, "yaml: control characters "
 				     "are not allowed");
-	if ((bad = utf8_invalid((const unsigned char *)text, len)) < len)
+	if ((bad = clr_yaml_utf8_invalid((const unsigned char *)text, len)) < len)
 		return clr_error_set(CLR_EINVALID, "yaml: invalid leading UTF-8 "
 				     "octet at byte %zu", bad);
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = on_diag;
-	dcfg.user = &cap;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	diag = fy_diag_create(&dcfg);
-	if (!diag)
-		abort();
-	fy_diag_set_collect_errors(diag, true);
-	pcfg.flags = FYPCF_QUIET | FYPCF_JSON_NONE;
-	pcfg.diag = diag;
-	doc = fy_document_build_from_string(&pcfg, text, len);
-	if (!doc && !fy_diag_got_error(diag)) {
+	if (!clr_yaml_parse(&y, text, len, false) && !y.doc) {
 		/* No document at all (an empty file, only comments): yaml.v2
 		 * leaves the struct empty. */
-	} else if (!doc || fy_diag_got_error(diag)) {
-		void *it = NULL;
-		struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+	} else if (y.failed) {
+		struct fy_diag_error *e = clr_yaml_first_error(&y);
 
 		if (e && e->msg)
 			err = clr_error_set(CLR_EINVALID, "yaml: line %d: %s",
 					    e->line, e->msg);
 		else
 			err = clr_error_set(CLR_EINVALID, "yaml: %s",
-					    cap.got ? cap.msg : "not valid YAML");
+					    y.printed ? y.printed_msg :
+					    "not valid YAML");
 	} else {
-		err = walk(w, fy_document_root(doc));
+		err = walk(w, fy_document_root(y.doc));
 	}
-	if (doc)
-		fy_document_destroy(doc);
-	fy_diag_reset_error(diag);
-	fy_diag_unref(diag);
+	clr_yaml_release(&y);
 	if (err)
 		clr_klar_whitelist_release(w);
 	return err;

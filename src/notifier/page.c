@@ -59,6 +59,27 @@ static json_t *vuln_json(const char *text)
 	return v;
 }
 
+/* What both kinds of page start from: the notification's receipt and its
+ * items after the token, *size of them (0: the default; capped) plus one,
+ * which tells whether there is a next page.  The caller releases r and
+ * items whatever this returns. */
+static int load_page(struct clr_store *s, const char *id, const char *token,
+		     size_t *size, struct clr_notif_receipt *r,
+		     struct clr_vec *items)
+{
+	int err;
+
+	if ((err = check_id(id, token)) ||
+	    (err = clr_store_notification_get(s, id, r)))
+		return err;
+	if (!*size)
+		*size = CLR_NOTIFIER_PAGE_DEFAULT;
+	if (*size > CLR_NOTIFIER_PAGE_MAX)
+		*size = CLR_NOTIFIER_PAGE_MAX;
+	return clr_store_notification_items(s, id, token && *token ? token :
+					    NULL, *size + 1, items);
+}
+
 int clr_notifier_page(json_t **out, struct clr_store *s, const char *id,
 		      size_t page_size, const char *next)
 {
@@ -69,16 +90,7 @@ int clr_notifier_page(json_t **out, struct clr_store *s, const char *id,
 	int err;
 
 	*out = NULL;
-	if ((err = check_id(id, next)) ||
-	    (err = clr_store_notification_get(s, id, &r)))
-		return err;
-	if (!page_size)
-		page_size = CLR_NOTIFIER_PAGE_DEFAULT;
-	if (page_size > CLR_NOTIFIER_PAGE_MAX)
-		page_size = CLR_NOTIFIER_PAGE_MAX;
-	/* One more than the page: whether there is a next page. */
-	if ((err = clr_store_notification_items(s, id, next && *next ? next :
-						NULL, page_size + 1, &items)))
+	if ((err = load_page(s, id, next, &page_size, &r, &items)))
 		goto cleanup;
 	n = items.len > page_size ? page_size : items.len;
 	list = json_array();
@@ -170,15 +182,7 @@ int clr_notifier_v1_page(json_t **out, struct clr_store *s, const char *id,
 	int err;
 
 	*out = NULL;
-	if ((err = check_id(id, page)) ||
-	    (err = clr_store_notification_get(s, id, &r)))
-		return err;
-	if (!limit)
-		limit = CLR_NOTIFIER_PAGE_DEFAULT;
-	if (limit > CLR_NOTIFIER_PAGE_MAX)
-		limit = CLR_NOTIFIER_PAGE_MAX;
-	if ((err = clr_store_notification_items(s, id, page && *page ? page :
-						NULL, limit + 1, &items)))
+	if ((err = load_page(s, id, page, &limit, &r, &items)))
 		goto cleanup;
 	k = items.len > limit ? limit : items.len;
 	/* Items are stored most severe first per manifest; the first of

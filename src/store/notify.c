@@ -12,13 +12,11 @@
  */
 #include "store/store.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "util/alloc.h"
@@ -41,31 +39,6 @@ static int64_t to_i64(const char *s)
 static char *dup_or_empty(const char *s)
 {
 	return clr_strdup(s ? s : "");
-}
-
-static int make_uuid(char out[37])
-{
-	uint8_t b[16];
-	size_t have = 0;
-
-	while (have < sizeof(b)) {
-		ssize_t n = getrandom(b + have, sizeof(b) - have, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return clr_error_set(CLR_ERROR, "cannot make a "
-					     "notification id: getrandom: %s",
-					     strerror(errno));
-		have += (size_t)n;
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-		 b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
-	return 0;
 }
 
 static int run(struct clr_store *s, const char *sql, const char *const *p,
@@ -225,7 +198,7 @@ int clr_store_notification_create(struct clr_store *s, const char *uo_ref,
 
 	if (id)
 		*id = NULL;
-	if ((err = make_uuid(set_id)))
+	if ((err = clr_store_uuid4(set_id, "a notification id")))
 		return err;
 	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL));
 	snprintf(count, sizeof(count), "%zu", n);
@@ -262,7 +235,7 @@ int clr_store_notification_create(struct clr_store *s, const char *uo_ref,
 				    items[i].reason, items[i].vuln,
 				    items[i].layers ? items[i].layers : "[]" };
 
-		if ((err = make_uuid(item_id)) ||
+		if ((err = clr_store_uuid4(item_id, "a notification id")) ||
 		    (err = run(s, "INSERT INTO notification (id, set_id, "
 			       "manifest, reason, vuln, layers) VALUES ($1, $2, "
 			       "$3, $4, $5, $6)", p, 6, NULL, NULL, NULL)))

@@ -828,6 +828,12 @@ static int pg_layer_scanned(struct clr_store *s, const char *layer,
 	"updater ORDER BY id DESC) AS age FROM update_operation) o "     \
 	"WHERE age > $1::bigint"
 
+/* The records no operation links any more (GC and a deleted operation
+ * leave them). */
+#define GC_VULNS                                                          \
+	"DELETE FROM vuln v WHERE NOT EXISTS "                             \
+	"(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = v.id)"
+
 /* Increments the update counter and tells listeners (replicas may LISTEN
  * clarion_update) its new value; both take effect at COMMIT. */
 #define COUNTER_BUMP                                                      \
@@ -1519,21 +1525,33 @@ static int pg_update_diff(struct clr_store *s, const char *prev_ref,
 	PG_RUN(pg(s), update_diff(pg(s), prev_ref, cur_ref, added, removed));
 }
 
+/* Begins a transaction holding GC's lock alone (GC, deleting an
+ * operation): no put is between finding a record that goes and linking
+ * it. */
+static int begin_alone(struct pg_store *p, const char *doing)
+{
+	char key[24];
+	const char *key_param[] = { key };
+	int err;
+
+	if ((err = gc_key(key)) || (err = pg_begin(p, doing)))
+		return err;
+	return pg_exec(p, doing, "SELECT pg_advisory_xact_lock($1::bigint)",
+		       1, key_param, NULL);
+}
+
 static int update_gc(struct pg_store *p, size_t keep, size_t *deleted)
 {
 	static const char doing[] = "cannot collect update operations in";
-	char key[24], k[24];
-	const char *key_param[] = { key }, *keep_param[] = { k };
+	char k[24];
+	const char *keep_param[] = { k };
 	PGresult *res = NULL;
 	int err;
 
 	*deleted = 0;
 	snprintf(k, sizeof(k), "%zu", keep > INT64_MAX ? (size_t)INT64_MAX :
 		 keep);
-	/* Alone: no put is between finding a record and linking it. */
-	if ((err = gc_key(key)) || (err = pg_begin(p, doing)) ||
-	    (err = pg_exec(p, doing, "SELECT pg_advisory_xact_lock("
-			   "$1::bigint)", 1, key_param, NULL)) ||
+	if ((err = begin_alone(p, doing)) ||
 	    /* Links first, while the operations they name still exist to
 	     * be picked by GC_VICTIMS. */
 	    (err = pg_exec(p, doing, "DELETE FROM uo_vuln WHERE uo_id IN ("
@@ -1546,9 +1564,7 @@ static int update_gc(struct pg_store *p, size_t keep, size_t *deleted)
 	res = NULL;
 	/* The records nothing links any more, in one statement; always, so
 	 * that whatever left an orphan, it does not stay. */
-	if ((err = pg_exec(p, doing, "DELETE FROM vuln v WHERE NOT EXISTS "
-			   "(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = v.id)",
-			   0, NULL, NULL)))
+	if ((err = pg_exec(p, doing, GC_VULNS, 0, NULL, NULL)))
 		goto fail;
 	if (*deleted &&
 	    (err = pg_exec(p, doing, COUNTER_BUMP, 0, NULL, NULL)))
@@ -1571,17 +1587,13 @@ static int pg_update_gc(struct clr_store *s, size_t keep, size_t *deleted)
 static int update_delete(struct pg_store *p, const char *ref, bool *existed)
 {
 	static const char doing[] = "cannot delete an update operation in";
-	char key[24];
-	const char *key_param[] = { key }, *ref_param[] = { ref };
+	const char *ref_param[] = { ref };
 	PGresult *res = NULL;
 	int err;
 
 	*existed = false;
-	/* Under GC's lock, alone, for the same reason as GC: no put is
-	 * between finding a record this deletes and linking it. */
-	if ((err = gc_key(key)) || (err = pg_begin(p, doing)) ||
-	    (err = pg_exec(p, doing, "SELECT pg_advisory_xact_lock("
-			   "$1::bigint)", 1, key_param, NULL)) ||
+	/* Under GC's lock, alone, for the same reason as GC. */
+	if ((err = begin_alone(p, doing)) ||
 	    (err = pg_exec(p, doing, "DELETE FROM uo_vuln WHERE uo_id IN "
 			   "(SELECT id FROM update_operation WHERE ref = $1)",
 			   1, ref_param, NULL)) ||
@@ -1594,9 +1606,7 @@ static int update_delete(struct pg_store *p, const char *ref, bool *existed)
 	/* Only when something went: the counter moving makes every replica
 	 * rebuild its index. */
 	if (*existed &&
-	    ((err = pg_exec(p, doing, "DELETE FROM vuln v WHERE NOT EXISTS "
-			    "(SELECT 1 FROM uo_vuln l WHERE l.vuln_id = v.id)",
-			    0, NULL, NULL)) ||
+	    ((err = pg_exec(p, doing, GC_VULNS, 0, NULL, NULL)) ||
 	     (err = pg_exec(p, doing, COUNTER_BUMP, 0, NULL, NULL))))
 		goto fail;
 	if ((err = pg_commit(p, doing)))

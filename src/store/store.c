@@ -460,9 +460,7 @@ void clr_update_ops_release(struct clr_vec *ops)
 	clr_vec_release(ops);
 }
 
-/* A random (version 4) UUID, lowercase: the operation's ref.  Made here
- * rather than by the database so both backends make the same kind. */
-static int make_ref(char out[37])
+int clr_store_uuid4(char out[37], const char *what)
 {
 	uint8_t b[16];
 	size_t have = 0;
@@ -473,8 +471,8 @@ static int make_ref(char out[37])
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return clr_error_set(CLR_ERROR, "cannot make an update "
-					     "operation id: getrandom: %s",
+			return clr_error_set(CLR_ERROR, "cannot make %s: "
+					     "getrandom: %s", what,
 					     strerror(errno));
 		have += (size_t)n;
 	}
@@ -614,7 +612,7 @@ int clr_store_update_put(struct clr_store *s, const char *updater,
 		out = &local;
 	memset(out, 0, sizeof(*out));
 	if ((err = check_key("updater name", updater)) ||
-	    (err = make_ref(ref)))
+	    (err = clr_store_uuid4(ref, "an update operation id")))
 		return err;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((err = prepare_recs(updater, vulns, &recs, &put.n)))

@@ -489,6 +489,12 @@ void clr_store_hash_hex(char out[CLR_SHA256_HEXLEN + 1],
  * this clarion does not know.  Sets no error. */
 enum clr_severity clr_store_severity_parse(const char *name);
 
+/* A random (version 4) UUID, lowercase, NUL-terminated: the ids of update
+ * operations and notifications, made here rather than by the database so
+ * both backends make the same kind.  CLR_ERROR "cannot make WHAT: ..."
+ * when the kernel gives no random bytes. */
+int clr_store_uuid4(char out[37], const char *what);
+
 /*
  * One backend.  Each function gets a handle its own open() made.  The
  * wrappers above check arguments and keep the list of held locks; the

@@ -1128,6 +1128,32 @@ int clr_fetch_into(struct clr_fetched *out, const char *url, const char *prev,
 	return 0;
 }
 
+void clr_fetch_dir_file(struct clr_sha256 *h, const char *name,
+			int64_t size, int64_t mtime_ns)
+{
+	const int64_t sig[2] = { size, mtime_ns };
+
+	clr_sha256_update(h, name, strlen(name) + 1);
+	clr_sha256_update(h, sig, sizeof(sig));
+}
+
+int clr_fetch_dir_finish(struct clr_fetched *out, const char *dir,
+			 const char *prev, struct clr_sha256 *h)
+{
+	uint8_t d[CLR_SHA256_LEN];
+	char hex[CLR_SHA256_HEXLEN + 1], fp[CLR_SHA256_HEXLEN + 8];
+
+	clr_sha256_final(h, d);
+	clr_sha256_hex(hex, d);
+	snprintf(fp, sizeof(fp), "dir:%s", hex);
+	if (prev && !strcmp(prev, fp))
+		return CLR_EUNCHANGED;
+	out->path = clr_strdup(dir);
+	out->fingerprint = clr_strdup(fp);
+	out->borrowed = true;
+	return 0;
+}
+
 void clr_fetched_release(struct clr_fetched *f)
 {
 	if (!f)

@@ -150,6 +150,20 @@ int clr_fetch_into(struct clr_fetched *out, const char *url, const char *prev,
  * *f is zeroed.  NULL or a zeroed struct does nothing. */
 void clr_fetched_release(struct clr_fetched *f);
 
+/*
+ * A local feed directory read in place (the user's checkout, never
+ * removed): its fingerprint is "dir:" and the SHA-256 of each file's name,
+ * size and modification time, in the caller's order, so that a file
+ * touched, added or removed makes a new one.  clr_fetch_dir_file() adds a
+ * file to h; clr_fetch_dir_finish() ends h and returns CLR_EUNCHANGED when
+ * prev is that fingerprint (*out untouched), else fills *out with
+ * borrowed set.
+ */
+void clr_fetch_dir_file(struct clr_sha256 *h, const char *name,
+			int64_t size, int64_t mtime_ns);
+int clr_fetch_dir_finish(struct clr_fetched *out, const char *dir,
+			 const char *prev, struct clr_sha256 *h);
+
 /* A new private (0700) directory under $TMPDIR (else /tmp) in *out (caller
  * frees; remove it with clr_fetch_remove()): for updaters that gather
  * several documents into one clr_fetched. */

@@ -32,28 +32,6 @@ static void check(int err)
 		abort();
 }
 
-static size_t b64u(char *out, const unsigned char *in, size_t len)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				"abcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[n++] = a[(acc >> bits) & 63];
-		}
-		acc &= (1u << bits) - 1;
-	}
-	if (bits)
-		out[n++] = a[(acc << (6 - bits)) & 63];
-	return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char mac[32];
@@ -80,17 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 		return 0;
 	}
-	n = b64u(tok, (const unsigned char *)s, dot ? (size_t)(dot - s) : 0);
+	n = clr_jwt_b64url_encode(tok, (const unsigned char *)s,
+				  dot ? (size_t)(dot - s) : 0);
 	tok[n++] = '.';
 	if (dot)
-		n += b64u(tok + n, (const unsigned char *)dot + 1,
-			  size - (size_t)(dot + 1 - s));
+		n += clr_jwt_b64url_encode(tok + n, (const unsigned char *)dot + 1,
+					   size - (size_t)(dot + 1 - s));
 	else
-		n += b64u(tok + n, (const unsigned char *)s, size);
+		n += clr_jwt_b64url_encode(tok + n, (const unsigned char *)s, size);
 	if (HMAC(EVP_sha256(), key, (int)sizeof(key) - 1,
 		 (const unsigned char *)tok, n, mac, &mac_len)) {
 		tok[n++] = '.';
-		n += b64u(tok + n, mac, mac_len);
+		n += clr_jwt_b64url_encode(tok + n, mac, mac_len);
 		tok[n] = '\0';
 		clr_error_clear();
 		check(clr_jwt_verify(tok, key, sizeof(key) - 1, issuers, 2,

@@ -118,8 +118,6 @@ static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
 {
 	struct clr_vec names = CLR_VEC_INIT(char *);
 	struct clr_sha256 h;
-	uint8_t d[CLR_SHA256_LEN];
-	char hex[CLR_SHA256_HEXLEN + 1], fp[CLR_SHA256_HEXLEN + 8];
 	int err;
 
 	if ((err = dir_pages(dir, &names)))
@@ -129,7 +127,6 @@ static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
 		const char *n = *CLR_VEC_AT(&names, char *, i);
 		char path[4096];
 		struct stat st;
-		int64_t sig[2];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, n);
 		if (stat(path, &st)) {
@@ -138,22 +135,11 @@ static int dir_fetch(const char *dir, const char *prev, struct clr_fetched *out)
 					    strerror(errno));
 			goto cleanup;
 		}
-		sig[0] = (int64_t)st.st_size;
-		sig[1] = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-			 st.st_mtim.tv_nsec;
-		clr_sha256_update(&h, n, strlen(n) + 1);
-		clr_sha256_update(&h, sig, sizeof(sig));
+		clr_fetch_dir_file(&h, n, (int64_t)st.st_size,
+				   (int64_t)st.st_mtim.tv_sec * 1000000000 +
+					   st.st_mtim.tv_nsec);
 	}
-	clr_sha256_final(&h, d);
-	clr_sha256_hex(hex, d);
-	snprintf(fp, sizeof(fp), "dir:%s", hex);
-	if (prev && !strcmp(prev, fp)) {
-		err = CLR_EUNCHANGED;
-		goto cleanup;
-	}
-	out->path = clr_strdup(dir);
-	out->fingerprint = clr_strdup(fp);
-	out->borrowed = true;
+	err = clr_fetch_dir_finish(out, dir, prev, &h);
 cleanup:
 	strings_free(&names);
 	return err;
