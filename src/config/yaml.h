@@ -35,9 +35,11 @@ size_t clr_yaml_utf8_invalid(const unsigned char *s, size_t len);
 
 /* Parses len bytes at text (UTF-8, no NUL: the caller checked) as one
  * document, JSON when json is set.  Returns 0 with y->doc set, 0 with
- * y->doc NULL when the text holds no document (only comments), or
+ * y->doc NULL when libfyaml built none without complaint, or
  * CLR_EINVALID with y->failed set and NO message: the caller words it
- * from clr_yaml_first_error() and y->printed_msg.  Release y either way. */
+ * from clr_yaml_first_error() and y->printed_msg.  Release y either way.
+ * libfyaml 0.7 fails on a text of comments only ("fy_parse_load_document()
+ * failed"), so a caller that accepts such a file checks for it first. */
 int clr_yaml_parse(struct clr_yaml *y, const char *text, size_t len, bool json);
 
 /* The first error libfyaml collected (with its line and column), or NULL;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/yaml.h"
 #include "util/alloc.h"
 #include "util/error.h"
 
@@ -192,56 +193,6 @@ static int read_entry(struct clr_ignore *ig, struct fy_node *n)
 	return 0;
 }
 
-/* Diagnostics are collected, never printed (libfyaml would print to
- * stderr); the first one becomes the message. */
-static void on_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	char *msg = user;
-
-	(void)diag;
-	if (*msg)
-		return;
-	if (len > 7 && !memcmp(buf, "[ERR]: ", 7))
-		buf += 7, len -= 7;
-	len = strcspn(buf, "\n") < len ? strcspn(buf, "\n") : len;
-	if (len > 200)
-		len = 200;
-	memcpy(msg, buf, len);
-	msg[len] = 0;
-}
-
-/* Whether the bytes are UTF-8 (libfyaml 0.7 loops on some invalid ones);
- * the line of the first bad byte in *line. */
-static bool utf8_ok(const unsigned char *s, size_t len, int *line)
-{
-	size_t i = 0;
-
-	*line = 1;
-	while (i < len) {
-		unsigned c = s[i], n;
-
-		if (c == '\n')
-			++*line;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 :
-		    c >= 0xf0 && c <= 0xf4 ? 3 : 0;
-		if (!n || len - i <= n)
-			return false;
-		for (unsigned k = 1; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		/* overlong three- and four-byte forms, surrogates, > U+10FFFF */
-		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] > 0x9f) ||
-		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] > 0x8f))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* Whether the text is blank lines and comments only. */
 static bool only_comments(const char *data, size_t len)
 {
@@ -263,15 +214,12 @@ static bool only_comments(const char *data, size_t len)
 int clr_ignore_parse(struct clr_ignore **out, const char *data, size_t len,
 		     const char *name)
 {
-	struct fy_diag_cfg dcfg;
-	struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_JSON_NONE };
-	struct fy_document *doc = NULL;
-	struct fy_diag *diag;
+	struct clr_yaml y = { .doc = NULL };
 	struct fy_node *root, *list, *item;
 	struct clr_ignore *ig;
-	char msg[256] = "";
 	void *it = NULL;
-	int err = 0, line;
+	size_t bad;
+	int err = 0;
 
 	*out = NULL;
 	if (!name)
@@ -281,42 +229,34 @@ int clr_ignore_parse(struct clr_ignore **out, const char *data, size_t len,
 				     CLR_IGNORE_MAX_SIZE);
 	if (memchr(data, 0, len))
 		return clr_error_set(CLR_EINVALID, "%s: contains a NUL byte", name);
-	if (!utf8_ok((const unsigned char *)data, len, &line))
+	if ((bad = clr_yaml_utf8_invalid((const unsigned char *)data, len)) < len) {
+		int line = 1;
+
+		for (size_t i = 0; i < bad; i++)
+			line += data[i] == '\n';
 		return clr_error_set(CLR_EINVALID, "%s (line %d): not UTF-8 text",
 				     name, line);
+	}
 	ig = clr_calloc(1, sizeof(*ig));
 	ig->name = clr_strdup(name);
 	clr_vec_init(&ig->entries, sizeof(struct clr_ignore_entry));
 	if (only_comments(data, len))
 		goto done;  /* no document at all (libfyaml fails on it): nothing */
-
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = on_diag;
-	dcfg.user = msg;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	if (!(diag = fy_diag_create(&dcfg)))
-		abort();
-	fy_diag_set_collect_errors(diag, true);
-	pcfg.diag = diag;
-	doc = fy_document_build_from_string(&pcfg, data, len);
-	if (!doc || fy_diag_got_error(diag)) {
-		void *eit = NULL;
-		struct fy_diag_error *e = fy_diag_errors_iterate(diag, &eit);
+	if (clr_yaml_parse(&y, data, len, false)) {
+		struct fy_diag_error *e = clr_yaml_first_error(&y);
 
 		if (e && e->msg && e->line > 0)
 			err = clr_error_set(CLR_EINVALID, "%s (line %d): %s", name,
 					    e->line, e->msg);
 		else
 			err = clr_error_set(CLR_EINVALID, "%s: %s", name,
-					    e && e->msg ? e->msg : *msg ? msg :
-					    "not valid YAML");
-		fy_diag_destroy(diag);
+					    e && e->msg ? e->msg : y.printed ?
+					    y.printed_msg : "not valid YAML");
 		goto done;
 	}
-	fy_diag_destroy(diag);
-	root = fy_document_root(doc);
+	if (!y.doc)
+		goto done;
+	root = fy_document_root(y.doc);
 	list = root;
 	if (root && fy_node_is_mapping(root) && !fy_node_is_alias(root)) {
 		struct fy_node_pair *pair;
@@ -347,7 +287,7 @@ int clr_ignore_parse(struct clr_ignore **out, const char *data, size_t len,
 	while (!err && (item = fy_node_sequence_iterate(list, &it)))
 		err = read_entry(ig, item);
 done:
-	fy_document_destroy(doc);
+	clr_yaml_release(&y);
 	if (err) {
 		clr_ignore_free(ig);
 		return err;
