@@ -21,6 +21,7 @@
  */
 #include "http/service.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -289,6 +290,11 @@ static void load_locked(struct clr_service *svc)
 	svc->cur = r;
 	pthread_mutex_unlock(&svc->ix_mu);
 	vindex_unref(old);
+	/* Building reads every record through the store: hand the transient
+	 * heap (and the old index's, when nothing holds it any more) back to
+	 * the system, or the server's RSS keeps the high-water mark of each
+	 * load. */
+	malloc_trim(0);
 	atomic_store(&svc->first_load, true);
 	clr_log_info("vulnerability index: %zu records (update counter %lld) "
 		     "loaded in %.2f s", r->ix.records, (long long)counter,

@@ -19,6 +19,7 @@
  * Everywhere: GET /robots.txt (open), GET /status (updater status table).
  */
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,11 @@ static int encoded_report(struct clr_service *svc, const char *digest,
 		err = clr_error_set(CLR_ENOMEM, "cannot encode the report");
 	*out = clr_report_cache_put(cache, key, text, text ? strlen(text) : 0);
 	free(key);
+	/* A big report's tree is freed now and its text kept: return the
+	 * tree's heap to the system (a miss happens once per manifest and
+	 * update, so the few milliseconds are well spent). */
+	if (text && strlen(text) > (1u << 20))
+		malloc_trim(0);
 	return err;
 }
 
