@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 #include "util/error.h"
+#include "util/log.h"
 
 /* A timestamp column that defaults to the time of the insert.  SQLite has
  * no time type: ISO 8601 UTC text sorts and reads well; PostgreSQL's
@@ -370,4 +371,15 @@ int clr_store_schema_check(int found, const char *location)
 				     "database %s records a negative schema "
 				     "version (%d)", location, found);
 	return 0;
+}
+
+void clr_log_migration(bool fresh, const char *location,
+		       const struct clr_store_migration *m)
+{
+	if (fresh)
+		clr_log_debug("store: creating %s: schema %d: %s", location,
+			      m->version, m->what);
+	else
+		clr_log_info("store: migrating %s to schema %d: %s", location,
+			     m->version, m->what);
 }

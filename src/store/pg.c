@@ -374,8 +374,7 @@ static int migrate_locked(struct pg_store *p)
 
 		if (m->version <= version)
 			continue;
-		clr_log_info("store: migrating %s to schema %d: %s",
-			     p->base.location, m->version, m->what);
+		clr_log_migration(version <= 0, p->base.location, m);
 		snprintf(ver, sizeof(ver), "%d", m->version);
 		params[0] = ver;
 		if ((err = pg_script(p, doing, m->pg)) ||

@@ -430,14 +430,14 @@ static int read_version(struct sq_store *q, int *out, bool *has_table,
 	return 0;
 }
 
-static int apply(struct sq_store *q, const struct clr_store_migration *m)
+static int apply(struct sq_store *q, const struct clr_store_migration *m,
+		 bool fresh)
 {
 	char doing[128];
 	sqlite3_stmt *st = NULL;
 	int rc, err;
 
-	clr_log_info("store: migrating %s to schema %d: %s", q->path,
-		     m->version, m->what);
+	clr_log_migration(fresh, q->path, m);
 	snprintf(doing, sizeof(doing), "cannot apply migration %d to",
 		 m->version);
 	if ((err = exec(q, m->sqlite, doing)))
@@ -480,7 +480,7 @@ static int migrate(struct sq_store *q)
 	for (size_t i = 0; i < clr_store_migrations_count; i++) {
 		const struct clr_store_migration *m = &clr_store_migrations[i];
 
-		if (m->version > version && (err = apply(q, m)))
+		if (m->version > version && (err = apply(q, m, version <= 0)))
 			goto fail;
 	}
 	if ((err = commit(q, "cannot migrate")))

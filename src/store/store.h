@@ -620,6 +620,13 @@ struct clr_store_migration {
 
 /* The migrations, in version order (version i+1 at index i). */
 extern const struct clr_store_migration clr_store_migrations[];
+
+/* Logs that migration m is being applied to location: at info level when
+ * an existing database is upgraded (operators want to know), at debug
+ * level when a new one is being created (a first `clarion scan` is not
+ * news). */
+void clr_log_migration(bool fresh, const char *location,
+		       const struct clr_store_migration *m);
 extern const size_t clr_store_migrations_count;
 
 /* The scripts that create schema_migrations(version, applied_at), run

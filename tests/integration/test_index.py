@@ -822,3 +822,26 @@ def test_new_database_opened_while_locked(clarion, env, tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert len(json.loads(out)["packages"]) == len(DPKG_QUERY)
+
+
+def test_new_database_is_created_quietly_and_an_old_one_upgraded_aloud(clarion, env, tmp_path):
+    """A first run creates the database without a word (the migrations are
+    debug lines); upgrading a database an older clarion wrote is worth an
+    info line per migration."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "os-release").write_bytes(DEBIAN_OS_RELEASE)
+    db = str(tmp_path / "new.db")
+    p = index(clarion, env, "dir:%s" % root, db=db)
+    ok(p)
+    assert "store:" not in p.stderr, p.stderr
+    # Make it look like a schema-3 database: forget migration 4.
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE v1_layer")
+    con.execute("DELETE FROM schema_migrations WHERE version = 4")
+    con.commit()
+    con.close()
+    p = index(clarion, env, "dir:%s" % root, db=db)
+    ok(p)
+    assert re.search(r"^clarion: info: store: migrating .*new\.db to schema 4: ",
+                     p.stderr, re.M), p.stderr
