@@ -154,8 +154,9 @@ bench: deps $(BUILD)/clarion $(BENCH_BIN)
 
 # --- demo (docs/scanning.md) -----------------------------------------------
 
-# Offline: the bundle of real Debian tracker records in demo/ into a fresh
-# embedded database, a Debian 12 image built from demo/rootfs, its scan.
+# Offline: the bundle of real Debian tracker and Red Hat OVAL records in
+# demo/ into a fresh embedded database, a Debian 12 and a RHEL 8.0 image
+# built from demo/rootfs and demo/rhel8-rootfs, their scans.
 .PHONY: demo
 demo:
 	@scripts/install-deps --build

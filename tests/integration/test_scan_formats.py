@@ -472,7 +472,7 @@ def test_demo(clarion, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert took < 60, took
     lines = p.stdout.splitlines()
-    assert "docker-archive:demo.tar (Debian GNU/Linux 12 (bookworm), 9 packages)" in lines
+    assert "docker-archive:debian.tar (Debian GNU/Linux 12 (bookworm), 9 packages)" in lines
     rows = [x.split()[:5] for x in lines if re.match(r"^(chromium|libsope1)", x)]
     assert rows == [
         ["chromium", "97.0.4692.99-1", "98.0.4758.80-1", "CVE-2022-0456", "Unknown"],
@@ -480,5 +480,28 @@ def test_demo(clarion, tmp_path):
          "Unknown"],
         ["libsope1", "5.8.0-1", "5.8.0-1+deb12u1", "CVE-2025-53603", "Unknown"],
     ]
-    assert os.path.getsize(os.path.join(TOP, "demo", "debian-tracker-sample.bundle")) \
-        < 1 << 20
+    # The RHEL 8.0 image against Red Hat's real RHEL 8 OVAL feed: every
+    # severity class, one or two advisories per package, Red Hat's
+    # "Important" shown as High; redhat-release and bash have none.
+    head = "docker-archive:rhel8.tar (Red Hat Enterprise Linux 8.0 (Ootpa), 14 packages)"
+    assert head in lines
+    rhel = lines[lines.index(head):]
+    assert rhel[1].split() == ["Total:", "13", "Critical:", "1", "High:", "4", "Medium:",
+                               "5", "Low:", "3", "Negligible:", "0", "Unknown:", "0"]
+    assert rhel[3].split()[:5] == ["PACKAGE", "INSTALLED", "FIXED", "VULNERABILITY",
+                                   "SEVERITY"]
+    rows = [x.split()[:5] for x in rhel[4:]]
+    assert len(rows) == 13, rhel
+    for want in (
+            ["firefox", "68.1.0-1.el8_0", "68.2.0-2.el8_0", "RHSA-2019:3196", "Critical"],
+            ["vim-minimal", "2:8.0.1763-10.el8", "2:8.0.1763-11.el8_0", "RHSA-2019:1619",
+             "High"],
+            ["bind-libs", "32:9.11.4-17.P2.el8_0", "32:9.11.4-17.P2.el8_0.1",
+             "RHSA-2019:1714", "High"],
+            ["bind-libs", "32:9.11.4-17.P2.el8_0", "32:9.11.4-26.P2.el8", "RHSA-2019:3552",
+             "Low"],
+            ["openssl-libs", "1:1.1.1-8.el8", "1:1.1.1c-2.el8", "RHSA-2019:3700", "Low"]):
+        assert want in rows, (want, rhel)
+    assert not [r for r in rows if r[0] in ("bash", "redhat-release")]
+    assert "Mozilla Firefox" in rhel[4]
+    assert os.path.getsize(os.path.join(TOP, "demo", "sample-feeds.bundle")) < 1 << 20
