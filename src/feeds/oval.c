@@ -1894,17 +1894,9 @@ static int dnf(struct dnf *d, struct cnode *n, bool neg, struct alts *out,
 
 /* --- records -------------------------------------------------------------- */
 
-#define VULN_FIELDS(X)                                                    \
-	X(name) X(updater) X(description) X(issued) X(links) X(severity)  \
-	X(package_name) X(package_kind) X(package_module) X(arch)         \
-	X(arch_op) X(dist_did) X(dist_name) X(dist_version)               \
-	X(dist_version_id) X(dist_version_code_name) X(dist_pretty_name)  \
-	X(dist_cpe) X(repo_name) X(repo_uri) X(version_scheme)            \
-	X(fixed_in_version) X(affected)
-
 enum {
 #define F_ENUM(f) F_##f,
-	VULN_FIELDS(F_ENUM)
+	CLR_VULN_STRINGS(F_ENUM)
 #undef F_ENUM
 	F__COUNT
 };
@@ -2260,7 +2252,7 @@ static int emit_def(struct parser *p, struct def *d, struct clr_buf *b,
 			clr_hashmap_put(&seen, clr_buf_str(b), (void *)1);
 			memset(&v, 0, sizeof(v));
 #define F_SET(f) v.f = set[F_##f] ? set[F_##f] : p->empty;
-			VULN_FIELDS(F_SET)
+			CLR_VULN_STRINGS(F_SET)
 #undef F_SET
 			v.normalized_severity = CLR_SEV_UNKNOWN;
 			if (p->o->emit &&
@@ -2271,7 +2263,7 @@ static int emit_def(struct parser *p, struct def *d, struct clr_buf *b,
 			if (keep)
 				continue;
 #define F_OUT(f) v.f = out_str(p, &sc, F_##f, set[F_##f], v.f);
-			VULN_FIELDS(F_OUT)
+			CLR_VULN_STRINGS(F_OUT)
 #undef F_OUT
 			clr_vec_push(&p->out->vulns, &v);
 			p->st->records++;
@@ -2571,6 +2563,36 @@ void clr_oval_words_free(struct clr_vec *words)
 	for (size_t i = 0; i < words->len; i++)
 		free(*(char **)clr_vec_get(words, i));
 	clr_vec_release(words);
+}
+
+int clr_oval_words_setting(struct clr_vec *out,
+			   const char *(*setting)(void *arg, const char *key),
+			   void *arg, const char *source, const char *key,
+			   const char *dflt)
+{
+	const char *list = setting ? setting(arg, key) : NULL;
+	int err;
+
+	if ((err = clr_oval_words(out, list && *list ? list : dflt)))
+		return clr_error_prefix(err, "updaters.config.%s.%s", source,
+					key);
+	return 0;
+}
+
+void clr_oval_updater_add(struct clr_vec *out,
+			  const struct clr_oval_updater_spec *spec,
+			  const char *(*setting)(void *arg, const char *key),
+			  void *arg, const char *tmpl, const char *key,
+			  const char *value)
+{
+	struct clr_oval_updater_spec s = *spec;
+	char *url = clr_oval_url(setting, arg, spec->name, tmpl, key, value);
+	struct clr_updater *u;
+
+	s.url = url;
+	clr_oval_updater_new(&u, &s);
+	free(url);
+	clr_vec_push(out, &u);
 }
 
 void clr_oval_updaters_drop(struct clr_vec *out, size_t from)

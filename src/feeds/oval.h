@@ -193,6 +193,18 @@ char *clr_oval_url(const char *(*setting)(void *arg, const char *key),
 		   const char *key, const char *value);
 
 /*
+ * What every OVAL source's factory does once per release: the updater spec
+ * describes, at the URL clr_oval_url(setting, arg, spec->name, tmpl, key,
+ * value) gives (spec->url is not read), appended to out.  spec->arg is
+ * taken as by clr_oval_updater_new().
+ */
+void clr_oval_updater_add(struct clr_vec *out,
+			  const struct clr_oval_updater_spec *spec,
+			  const char *(*setting)(void *arg, const char *key),
+			  void *arg, const char *tmpl, const char *key,
+			  const char *value);
+
+/*
  * Splits a setting's list (words separated by spaces or commas) into a vec
  * of char * (each malloc'd; free them and the vec with
  * clr_oval_words_free()).  CLR_EINVALID for a word over 128 bytes or with
@@ -200,6 +212,17 @@ char *clr_oval_url(const char *(*setting)(void *arg, const char *key),
  */
 int clr_oval_words(struct clr_vec *out, const char *list);
 void clr_oval_words_free(struct clr_vec *words);
+
+/*
+ * clr_oval_words() of an OVAL source's list setting key ("releases"), or
+ * of dflt when it is unset or empty; a failure's message starts with
+ * "updaters.config.SOURCE.KEY: ".  How each source reads which releases
+ * to follow.
+ */
+int clr_oval_words_setting(struct clr_vec *out,
+			   const char *(*setting)(void *arg, const char *key),
+			   void *arg, const char *source, const char *key,
+			   const char *dflt);
 
 /* Frees the updaters of out from index from on and drops them: a factory
  * that fails half-way leaves out as it found it. */

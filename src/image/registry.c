@@ -61,6 +61,7 @@
 #include "image/reference.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/curl.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/sha256.h"
@@ -153,14 +154,6 @@ struct fetch_opts {
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	/* Must happen once, before any thread uses libcurl. */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void response_init(struct response *resp)
 {
@@ -1538,21 +1531,6 @@ cleanup:
 	return err;
 }
 
-static const char *ca_file_from_env(void)
-{
-	static const char *const vars[] = {
-		"CLARION_CA_FILE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
-	};
-
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && *v)
-			return v;
-	}
-	return NULL;
-}
-
 int clr_registry_source_open(struct clr_image_source **out, const char *ref,
 			     const struct clr_source_opts *opts)
 {
@@ -1568,7 +1546,7 @@ int clr_registry_source_open(struct clr_image_source **out, const char *ref,
 		opts = &defaults;
 	if ((err = clr_reference_parse(&parsed, ref)))
 		return err;
-	pthread_once(&curl_once, curl_init_once);
+	clr_curl_global_init();
 
 	r = clr_calloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
@@ -1578,7 +1556,7 @@ int clr_registry_source_open(struct clr_image_source **out, const char *ref,
 	r->insecure = opts->insecure != 0;
 	r->timeout = opts->timeout_secs > 0 ? opts->timeout_secs
 					    : DEFAULT_TIMEOUT_SECS;
-	if ((ca = ca_file_from_env()))
+	if ((ca = clr_curl_ca_file()))
 		r->ca_file = clr_strdup(ca);
 	n = strlen(parsed->api_host) + 9;
 	r->base_url = clr_malloc(n);
@@ -1633,14 +1611,14 @@ int clr_registry_open_url(struct clr_stream **out, const char *url,
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	pthread_once(&curl_once, curl_init_once);
+	clr_curl_global_init();
 	r = clr_calloc(1, sizeof(*r));
 	atomic_init(&r->refs, 1);
 	r->base.ops = &registry_ops;
 	r->insecure = opts->insecure != 0;
 	r->timeout = opts->timeout_secs > 0 ? opts->timeout_secs
 					    : DEFAULT_TIMEOUT_SECS;
-	if ((ca = ca_file_from_env()))
+	if ((ca = clr_curl_ca_file()))
 		r->ca_file = clr_strdup(ca);
 	r->refuse_private = opts->refuse_private != 0;
 	if (opts->allowed_hosts && *opts->allowed_hosts) {

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "layer/internal.h"
-#include "layer/whiteout.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -130,10 +129,9 @@ static int on_child(struct dwalk *w, int dfd, const char *dir,
 		    const char *name)
 {
 	struct clr_layer_contents *c = w->c;
-	char *path = join(dir, name), *target = NULL, *data = NULL;
+	char *path = join(dir, name), *data = NULL;
 	char *link = NULL;
 	enum clr_layer_file_kind kind;
-	enum clr_whiteout_kind wk;
 	struct stat st;
 	size_t len = 0;
 	int err = 0;
@@ -158,13 +156,7 @@ static int on_child(struct dwalk *w, int dfd, const char *dir,
 				    w->lim->max_path);
 		goto cleanup;
 	}
-	wk = clr_whiteout_parse(path, &target);
-	if (wk == CLR_WHITEOUT_DELETE || wk == CLR_WHITEOUT_OPAQUE) {
-		clr_layer_contents_whiteout(c, target,
-					    wk == CLR_WHITEOUT_OPAQUE);
-		goto cleanup;
-	}
-	if (wk == CLR_WHITEOUT_RESERVED)
+	if (clr_layer_contents_whiteout(c, path))
 		goto cleanup;
 	if (S_ISDIR(st.st_mode)) {
 		if (st.st_dev == w->dev) {

@@ -95,9 +95,12 @@ int clr_layer_contents_keep(struct clr_layer_contents *c, char *path,
  * replaces it. */
 void clr_layer_contents_drop(struct clr_layer_contents *c, const char *path);
 
-/* Records a whiteout, taking target. */
-void clr_layer_contents_whiteout(struct clr_layer_contents *c, char *target,
-				 bool opaque);
+/* Whether the entry at path is a whiteout (OCI's rules, whiteout.h):
+ * records a deletion or an opaque directory and says true, also for the
+ * other names the rules reserve; either way the entry itself is not
+ * kept.  False for an ordinary entry. */
+bool clr_layer_contents_whiteout(struct clr_layer_contents *c,
+				 const char *path);
 
 /* Compacts the kept entries after drops and rebuilds the index. */
 void clr_layer_contents_finish(struct clr_layer_contents *c);

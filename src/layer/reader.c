@@ -157,8 +157,9 @@ void clr_layer_contents_drop(struct clr_layer_contents *c, const char *path)
 	file_clear(f); /* path NULL marks the slot for finish() */
 }
 
-void clr_layer_contents_whiteout(struct clr_layer_contents *c, char *target,
-				 bool opaque)
+/* Records a whiteout, taking target. */
+static void whiteout_record(struct clr_layer_contents *c, char *target,
+			    bool opaque)
 {
 	unsigned bit = opaque ? CLR_WH_OPAQUE : CLR_WH_DELETED;
 	unsigned bits = (unsigned)(uintptr_t)clr_hashmap_get(&c->whiteout_index,
@@ -171,6 +172,17 @@ void clr_layer_contents_whiteout(struct clr_layer_contents *c, char *target,
 	}
 	clr_hashmap_put(&c->whiteout_index, target, (void *)(uintptr_t)(bits | bit));
 	CLR_VEC_PUSH(&c->whiteouts, &w);
+}
+
+bool clr_layer_contents_whiteout(struct clr_layer_contents *c,
+				 const char *path)
+{
+	char *target = NULL;
+	enum clr_whiteout_kind wk = clr_whiteout_parse(path, &target);
+
+	if (wk == CLR_WHITEOUT_DELETE || wk == CLR_WHITEOUT_OPAQUE)
+		whiteout_record(c, target, wk == CLR_WHITEOUT_OPAQUE);
+	return wk != CLR_WHITEOUT_NONE;
 }
 
 void clr_layer_contents_finish(struct clr_layer_contents *c)
@@ -349,9 +361,8 @@ static int on_entry(struct walk *w, struct archive *a, struct archive_entry *e)
 	const char *hl = name_of(archive_entry_hardlink(e),
 				 archive_entry_hardlink_utf8(e));
 	unsigned type = archive_entry_filetype(e);
-	char *path = NULL, *target = NULL, *data = NULL, *link = NULL;
+	char *path = NULL, *data = NULL, *link = NULL;
 	enum clr_layer_file_kind kind;
-	enum clr_whiteout_kind wk;
 	size_t len = 0;
 	int err = 0;
 
@@ -379,13 +390,7 @@ static int on_entry(struct walk *w, struct archive *a, struct archive_entry *e)
 			c->skipped++;
 		goto cleanup;
 	}
-	wk = clr_whiteout_parse(path, &target);
-	if (wk == CLR_WHITEOUT_DELETE || wk == CLR_WHITEOUT_OPAQUE) {
-		clr_layer_contents_whiteout(c, target,
-					    wk == CLR_WHITEOUT_OPAQUE);
-		goto cleanup;
-	}
-	if (wk == CLR_WHITEOUT_RESERVED)
+	if (clr_layer_contents_whiteout(c, path))
 		goto cleanup;
 
 	if (hl)

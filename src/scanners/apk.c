@@ -111,24 +111,12 @@ static int parse_db(const struct clr_scan_file *f, const char *path,
 		    struct clr_scan_result *out)
 {
 	const char *p = (const char *)f->data, *end = p + f->len;
-	const char *z;
 	struct block b;
 	size_t line = 0;
 	int err;
 
-	if (f->len && (z = memchr(p, '\0', f->len))) {
-		size_t zl = 1;
-
-		for (const char *q = p; q < z; q++)
-			zl += *q == '\n';
-		return clr_error_set(CLR_EINVALID,
-				     "%s: line %zu: NUL byte: not an apk "
-				     "database", path, zl);
-	}
-	if (f->len && end[-1] != '\n')
-		return clr_error_set(CLR_EINVALID,
-				     "%s: truncated: the last line has no "
-				     "newline", path);
+	if ((err = clr_scan_text_check(f, path, "an apk database", true)))
+		return err;
 
 	memset(&b, 0, sizeof(b));
 	while (p < end) {

@@ -290,20 +290,11 @@ static int parse_file(const struct clr_scan_file *f, const char *path,
 	size_t line = 0;
 	int err;
 
-	if (f->len && memchr(p, '\0', f->len)) {
-		const char *z = memchr(p, '\0', f->len);
-		size_t zl = 1;
-
-		for (const char *q = p; q < z; q++)
-			zl += *q == '\n';
-		return clr_error_set(CLR_EINVALID,
-				     "%s: line %zu: NUL byte: not a dpkg "
-				     "status file", path, zl);
-	}
-	if (!status_d && f->len && end[-1] != '\n')
-		return clr_error_set(CLR_EINVALID,
-				     "%s: truncated: the last line has no "
-				     "newline", path);
+	/* The final newline only of the main status file, which dpkg writes
+	 * (see the top); status.d files are not dpkg's. */
+	if ((err = clr_scan_text_check(f, path, "a dpkg status file",
+				       !status_d)))
+		return err;
 
 	memset(&st, 0, sizeof(st));
 	while (p < end) {

@@ -85,6 +85,27 @@ void clr_scan_result_add_distribution(struct clr_scan_result *out,
 	CLR_VEC_PUSH(&out->distributions, &c);
 }
 
+int clr_scan_text_check(const struct clr_scan_file *f, const char *path,
+			const char *what, bool final_newline)
+{
+	const char *p = (const char *)f->data, *z;
+
+	if (f->len && (z = memchr(p, '\0', f->len))) {
+		size_t line = 1;
+
+		for (const char *q = p; q < z; q++)
+			line += *q == '\n';
+		return clr_error_set(CLR_EINVALID,
+				     "%s: line %zu: NUL byte: not %s", path,
+				     line, what);
+	}
+	if (final_newline && f->len && p[f->len - 1] != '\n')
+		return clr_error_set(CLR_EINVALID,
+				     "%s: truncated: the last line has no "
+				     "newline", path);
+	return 0;
+}
+
 void clr_scan_result_truncate(struct clr_scan_result *out, size_t npackages,
 			      size_t ndistributions)
 {

@@ -183,6 +183,13 @@ void clr_scan_result_add_package(struct clr_scan_result *out,
 void clr_scan_result_add_distribution(struct clr_scan_result *out,
 				      const struct clr_scan_distribution *d);
 
+/* The checks a line-oriented package database passes before it is
+ * parsed: no NUL byte (CLR_EINVALID "PATH: line N: NUL byte: not WHAT",
+ * WHAT being "an apk database", say) and, when final_newline, a newline
+ * at the end of a non-empty file (else it was cut short). */
+int clr_scan_text_check(const struct clr_scan_file *f, const char *path,
+			const char *what, bool final_newline);
+
 /* Drops packages and distributions past the given counts: how a failing
  * scan() restores out.  (Their strings stay in the arena until release.) */
 void clr_scan_result_truncate(struct clr_scan_result *out, size_t npackages,

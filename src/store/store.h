@@ -453,13 +453,7 @@ int clr_store_v1_layer_delete(struct clr_store *s, const char *name,
  * as its name, "High") is column 23.  One list, so the backends' SQL and
  * their binding cannot disagree.
  */
-#define CLR_STORE_VULN_STRINGS(X)                                         \
-	X(name) X(updater) X(description) X(issued) X(links) X(severity)  \
-	X(package_name) X(package_kind) X(package_module) X(arch)         \
-	X(arch_op) X(dist_did) X(dist_name) X(dist_version)               \
-	X(dist_version_id) X(dist_version_code_name) X(dist_pretty_name)  \
-	X(dist_cpe) X(repo_name) X(repo_uri) X(version_scheme)            \
-	X(fixed_in_version) X(affected)
+#define CLR_STORE_VULN_STRINGS(X) CLR_VULN_STRINGS(X)
 #define CLR_STORE_VULN_NSTRINGS 23
 #define CLR_STORE_COLUMN_(f) #f ", "
 /* "name, updater, ..., affected, normalized_severity" */

@@ -25,21 +25,13 @@ void clr_vuln_set_release(struct clr_vuln_set *s)
 	clr_arena_release(&s->arena);
 }
 
-#define STR_FIELDS(X)                                                     \
-	X(name) X(updater) X(description) X(issued) X(links) X(severity)  \
-	X(package_name) X(package_kind) X(package_module) X(arch)         \
-	X(arch_op) X(dist_did) X(dist_name) X(dist_version)               \
-	X(dist_version_id) X(dist_version_code_name) X(dist_pretty_name)  \
-	X(dist_cpe) X(repo_name) X(repo_uri) X(version_scheme)            \
-	X(fixed_in_version) X(affected)
-
 struct clr_vuln *clr_vuln_set_add(struct clr_vuln_set *s,
 				  const struct clr_vuln *v)
 {
 	struct clr_vuln c = *v;
 
 #define COPY(f) c.f = clr_arena_strdup(&s->arena, v->f ? v->f : "");
-	STR_FIELDS(COPY)
+	CLR_VULN_STRINGS(COPY)
 #undef COPY
 	return clr_vec_push(&s->vulns, &c);
 }
@@ -58,7 +50,7 @@ void clr_vuln_hash(char out[CLR_SHA256_HEXLEN + 1], const struct clr_vuln *v)
 		clr_sha256_update(&h, &n, sizeof(n));                     \
 		clr_sha256_update(&h, p, n);                              \
 	}
-	STR_FIELDS(HASH)
+	CLR_VULN_STRINGS(HASH)
 #undef HASH
 	clr_sha256_update(&h, &sev, 1);
 	clr_sha256_final(&h, d);

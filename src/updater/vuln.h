@@ -67,6 +67,20 @@ struct clr_vuln {
 				       * OVAL extra conditions), or "" */
 };
 
+/*
+ * X(field) for each string field of struct clr_vuln, in one fixed order:
+ * the content hash (clr_vuln_hash) and the stores' columns follow it, so
+ * reordering changes every stored hash.  One list, so copying, hashing,
+ * binding and the OVAL engine's per-field handling cannot miss a field.
+ */
+#define CLR_VULN_STRINGS(X)                                               \
+	X(name) X(updater) X(description) X(issued) X(links) X(severity)  \
+	X(package_name) X(package_kind) X(package_module) X(arch)         \
+	X(arch_op) X(dist_did) X(dist_name) X(dist_version)               \
+	X(dist_version_id) X(dist_version_code_name) X(dist_pretty_name)  \
+	X(dist_cpe) X(repo_name) X(repo_uri) X(version_scheme)            \
+	X(fixed_in_version) X(affected)
+
 /* A set of records and the arena their strings live in. */
 struct clr_vuln_set {
 	struct clr_vec vulns;   /* struct clr_vuln */

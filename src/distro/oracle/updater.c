@@ -81,19 +81,14 @@ static void add(struct clr_vec *out,
 		.arg = clr_calloc(1, 16),
 		.free_arg = free,
 	};
-	struct clr_updater *u;
-	char *url = clr_oval_url(setting, arg, name, DEFAULT_URL, "year", year);
 
-	spec.url = url;
-	clr_oval_updater_new(&u, &spec);
-	free(url);
-	clr_vec_push(out, &u);
+	clr_oval_updater_add(out, &spec, setting, arg, DEFAULT_URL, "year",
+			     year);
 }
 
 static int create(struct clr_vec *out,
 		  const char *(*setting)(void *arg, const char *key), void *arg)
 {
-	const char *list = setting ? setting(arg, "years") : NULL;
 	struct clr_vec words;
 	char def[32], name[64], year[16];
 	time_t now = time(NULL);
@@ -103,8 +98,9 @@ static int create(struct clr_vec *out,
 
 	gmtime_r(&now, &tm);
 	snprintf(def, sizeof(def), "%d-%d", FIRST_YEAR, tm.tm_year + 1900);
-	if ((err = clr_oval_words(&words, list && *list ? list : def)))
-		return clr_error_prefix(err, "updaters.config.oracle.years");
+	if ((err = clr_oval_words_setting(&words, setting, arg, "oracle",
+					  "years", def)))
+		return err;
 	for (size_t i = 0; i < words.len; i++) {
 		const char *w = *(char **)clr_vec_get(&words, i);
 		unsigned a, b;

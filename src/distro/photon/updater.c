@@ -60,14 +60,13 @@ static int emit(void *arg, const struct clr_oval_definition *def,
 static int create(struct clr_vec *out,
 		  const char *(*setting)(void *arg, const char *key), void *arg)
 {
-	const char *list = setting ? setting(arg, "releases") : NULL;
 	struct clr_vec words;
 	size_t start = out->len;
 	int err;
 
-	if ((err = clr_oval_words(&words, list && *list ? list
-							: DEFAULT_RELEASES)))
-		return clr_error_prefix(err, "updaters.config.photon.releases");
+	if ((err = clr_oval_words_setting(&words, setting, arg, "photon",
+					  "releases", DEFAULT_RELEASES)))
+		return err;
 	for (size_t i = 0; i < words.len; i++) {
 		const char *rel = *(char **)clr_vec_get(&words, i);
 		size_t major = strspn(rel, "0123456789");
@@ -76,10 +75,8 @@ static int create(struct clr_vec *out,
 			.emit = emit,
 			.free_arg = free,
 		};
-		struct clr_updater *u;
 		char name[160], maj[16];
 		struct photon *ph;
-		char *url;
 
 		if (!major || major >= sizeof(maj) || strlen(rel) >= 16 ||
 		    (rel[major] && (rel[major] != '.' ||
@@ -97,13 +94,10 @@ static int create(struct clr_vec *out,
 		ph = clr_calloc(1, sizeof(*ph));
 		strcpy(ph->release, rel);
 		snprintf(name, sizeof(name), "photon-%s", rel);
-		url = clr_oval_url(setting, arg, name, DEFAULT_URL, "major", maj);
 		spec.name = name;
-		spec.url = url;
 		spec.arg = ph;
-		clr_oval_updater_new(&u, &spec);
-		free(url);
-		clr_vec_push(out, &u);
+		clr_oval_updater_add(out, &spec, setting, arg, DEFAULT_URL,
+				     "major", maj);
 	}
 	clr_oval_words_free(&words);
 	return 0;

@@ -85,7 +85,6 @@ static void rhel_free(void *arg)
 static int create(struct clr_vec *out,
 		  const char *(*setting)(void *arg, const char *key), void *arg)
 {
-	const char *list = setting ? setting(arg, "releases") : NULL;
 	const char *unpatched = setting ? setting(arg, "unpatched") : NULL;
 	bool up = unpatched && (!strcasecmp(unpatched, "true") ||
 				!strcmp(unpatched, "1"));
@@ -93,9 +92,9 @@ static int create(struct clr_vec *out,
 	size_t start = out->len;
 	int err;
 
-	if ((err = clr_oval_words(&words, list && *list ? list
-							: DEFAULT_RELEASES)))
-		return clr_error_prefix(err, "updaters.config.rhel.releases");
+	if ((err = clr_oval_words_setting(&words, setting, arg, "rhel",
+					  "releases", DEFAULT_RELEASES)))
+		return err;
 	for (size_t i = 0; i < words.len; i++) {
 		const char *rel = *(char **)clr_vec_get(&words, i);
 		struct rhel *rh;
@@ -105,9 +104,7 @@ static int create(struct clr_vec *out,
 			.emit = emit,
 			.free_arg = rhel_free,
 		};
-		struct clr_updater *u;
 		char name[160];
-		char *url;
 
 		if (strspn(rel, "0123456789") != strlen(rel)) {
 			err = clr_error_set(CLR_EINVALID, "updaters.config."
@@ -120,15 +117,11 @@ static int create(struct clr_vec *out,
 		rh = clr_calloc(1, sizeof(*rh));
 		rh->release = clr_strdup(rel);
 		snprintf(name, sizeof(name), "rhel-%s", rel);
-		url = clr_oval_url(setting, arg, name, up ? UNPATCHED_URL
-							   : DEFAULT_URL,
-				   "release", rel);
 		spec.name = name;
-		spec.url = url;
 		spec.arg = rh;
-		clr_oval_updater_new(&u, &spec);
-		free(url);
-		clr_vec_push(out, &u);
+		clr_oval_updater_add(out, &spec, setting, arg,
+				     up ? UNPATCHED_URL : DEFAULT_URL,
+				     "release", rel);
 	}
 	clr_oval_words_free(&words);
 	return 0;

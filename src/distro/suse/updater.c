@@ -83,14 +83,13 @@ static bool version_ok(const char *v, bool dotted)
 static int create(struct clr_vec *out,
 		  const char *(*setting)(void *arg, const char *key), void *arg)
 {
-	const char *list = setting ? setting(arg, "releases") : NULL;
 	struct clr_vec words;
 	size_t start = out->len;
 	int err;
 
-	if ((err = clr_oval_words(&words, list && *list ? list
-							: DEFAULT_RELEASES)))
-		return clr_error_prefix(err, "updaters.config.suse.releases");
+	if ((err = clr_oval_words_setting(&words, setting, arg, "suse",
+					  "releases", DEFAULT_RELEASES)))
+		return err;
 	for (size_t i = 0; i < words.len; i++) {
 		const char *w = *(char **)clr_vec_get(&words, i);
 		struct clr_oval_updater_spec spec = {
@@ -98,10 +97,8 @@ static int create(struct clr_vec *out,
 			.emit = emit,
 			.free_arg = suse_free,
 		};
-		struct clr_updater *u;
 		char name[192], file[192];
 		struct suse *su;
-		char *url;
 
 		su = clr_calloc(1, sizeof(*su));
 		if (!strncmp(w, "sles-", 5) && version_ok(w + 5, false)) {
@@ -127,14 +124,10 @@ static int create(struct clr_vec *out,
 			return err;
 		}
 		snprintf(name, sizeof(name), "suse/%s", w);
-		url = clr_oval_url(setting, arg, name, DEFAULT_URL, "file",
-				   file);
 		spec.name = name;
-		spec.url = url;
 		spec.arg = su;
-		clr_oval_updater_new(&u, &spec);
-		free(url);
-		clr_vec_push(out, &u);
+		clr_oval_updater_add(out, &spec, setting, arg, DEFAULT_URL,
+				     "file", file);
 	}
 	clr_oval_words_free(&words);
 	return 0;

@@ -137,13 +137,12 @@ static void ubuntu_free(void *arg)
 static int create(struct clr_vec *out,
 		  const char *(*setting)(void *arg, const char *key), void *arg)
 {
-	const char *list = setting ? setting(arg, "series") : NULL;
 	struct clr_vec words;
 	int err;
 
-	if ((err = clr_oval_words(&words, list && *list ? list
-							: DEFAULT_SERIES)))
-		return clr_error_prefix(err, "updaters.config.ubuntu.series");
+	if ((err = clr_oval_words_setting(&words, setting, arg, "ubuntu",
+					  "series", DEFAULT_SERIES)))
+		return err;
 	for (size_t i = 0; i < words.len; i++) {
 		const char *series = *(char **)clr_vec_get(&words, i);
 		struct ubuntu *ub = clr_calloc(1, sizeof(*ub));
@@ -153,9 +152,7 @@ static int create(struct clr_vec *out,
 			.arg = ub,
 			.free_arg = ubuntu_free,
 		};
-		struct clr_updater *u;
 		char name[160];
-		char *url;
 
 		ub->series = clr_strdup(series);
 		for (size_t k = 0; k < sizeof(series_table) /
@@ -163,13 +160,9 @@ static int create(struct clr_vec *out,
 			if (!strcmp(series, series_table[k].series))
 				strcpy(ub->version_id, series_table[k].version);
 		snprintf(name, sizeof(name), "ubuntu/%s", series);
-		url = clr_oval_url(setting, arg, name, DEFAULT_URL, "series",
-				   series);
 		spec.name = name;
-		spec.url = url;
-		clr_oval_updater_new(&u, &spec);
-		free(url);
-		clr_vec_push(out, &u);
+		clr_oval_updater_add(out, &spec, setting, arg, DEFAULT_URL,
+				     "series", series);
 	}
 	clr_oval_words_free(&words);
 	return 0;
