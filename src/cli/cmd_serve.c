@@ -26,6 +26,7 @@
 #include "notifier/notifier.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -317,6 +318,8 @@ int cmd_serve(int argc, char **argv)
 			break;
 	}
 	clr_log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* Updater runs and downloads stop early; requests still finish. */
+	clr_cancel_request();
 	clr_service_set_draining(svc);
 	clr_http_server_stop(api, clr_config_duration_ms(cfg, "http.shutdown_grace"));
 	api = NULL;

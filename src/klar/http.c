@@ -10,7 +10,6 @@
  */
 #include "klar/internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +18,7 @@
 
 #include "klar/klar.h"
 #include "util/alloc.h"
+#include "util/curl.h"
 #include "util/error.h"
 
 struct ctx {
@@ -152,13 +152,6 @@ void clr_klar_net_error(char *out, size_t size, const char *method,
 	}
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 int klar_http(struct klar_response *resp, const struct klar_request *req)
 {
 	struct curl_slist *hdrs = NULL;
@@ -171,7 +164,7 @@ int klar_http(struct klar_response *resp, const struct klar_request *req)
 	resp->content_type = clr_strdup("");
 	resp->www_authenticate = clr_strdup("");
 	clr_buf_init(&resp->body, KLAR_BODY_MAX);
-	pthread_once(&curl_once, curl_init_once);
+	clr_curl_global_init();
 	h = curl_easy_init();
 	if (!h)
 		return clr_error_set(CLR_ENOMEM, "curl_easy_init failed");

@@ -18,7 +18,6 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "config/config.h"
 #include "http/jwt.h"
 #include "util/alloc.h"
+#include "util/curl.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -211,13 +211,6 @@ fail:
 
 /* --- one POST --------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
 	size_t *got = arg;
@@ -238,7 +231,7 @@ static int post(const struct clr_notifier_opts *o, const char *body)
 	CURL *c;
 	int err = 0;
 
-	pthread_once(&curl_once, curl_init_once);
+	clr_curl_global_init();
 	if (!(c = curl_easy_init()))
 		return clr_error_set(CLR_ENOMEM, "cannot start libcurl");
 	h = curl_slist_append(h, "Content-Type: application/json");

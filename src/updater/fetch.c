@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,8 @@
 
 #include "updater/fetch.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
+#include "util/curl.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -48,14 +49,6 @@ void clr_fetch_opts_init(struct clr_fetch_opts *o)
 	static const struct clr_fetch_opts defaults = CLR_FETCH_OPTS_INIT;
 
 	*o = defaults;
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	/* Must happen once, before any thread uses libcurl. */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* url with the password of its user part, if any, as "***": messages and
@@ -169,12 +162,27 @@ static char *http_date(time_t t)
 	return clr_strdup(s);
 }
 
+/* Sleeps ms milliseconds, in slices, so that a shutdown (cancel.h) does
+ * not wait out a retry delay of up to half a minute. */
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (ms > 0 && !clr_cancel_requested()) {
+		long slice = ms < 100 ? ms : 100;
+		struct timespec ts = { 0, slice * 1000000L };
 
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		ms -= slice;
+	}
+}
+
+/* libcurl's progress callback: a non-zero answer aborts the transfer
+ * (CURLE_ABORTED_BY_CALLBACK), which a shutdown asks for. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return clr_cancel_requested();
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,21 +415,6 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return sink_write(t->sink, p, n) ? n : 0;
 }
 
-static const char *ca_file_from_env(void)
-{
-	static const char *const vars[] = {
-		"CLARION_CA_FILE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
-	};
-
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && *v)
-			return v;
-	}
-	return NULL;
-}
-
 /* Network trouble that another attempt may not meet. */
 static bool curl_transient(CURLcode rc)
 {
@@ -454,13 +447,13 @@ static int http_get(struct http_result *res, struct sink *sink, const char *url,
 {
 	struct transfer t = { .sink = sink, .retry_after = -1 };
 	struct curl_slist *hdrs = NULL;
-	const char *ca = ca_file_from_env();
+	const char *ca = clr_curl_ca_file();
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
 	int err = 0, attempt;
 	bool conditional = false;
 
 	memset(res, 0, sizeof(*res));
-	pthread_once(&curl_once, curl_init_once);
+	clr_curl_global_init();
 	if (!(t.c = curl_easy_init()))
 		return clr_error_set(CLR_ENOMEM, "cannot start a transfer");
 
@@ -511,6 +504,8 @@ static int http_get(struct http_result *res, struct sink *sink, const char *url,
 	curl_easy_setopt(t.c, CURLOPT_WRITEDATA, &t);
 	if (hdrs)
 		curl_easy_setopt(t.c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(t.c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(t.c, CURLOPT_NOPROGRESS, 0L);
 
 	for (attempt = 1;; attempt++) {
 		long delay, code = 0;
@@ -552,12 +547,16 @@ static int http_get(struct http_result *res, struct sink *sink, const char *url,
 		if (rc == CURLE_OK) {
 			again = code == 429 || code >= 500;
 			err = clr_error_set(CLR_ENET, "%s: HTTP %ld", shown, code);
+		} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+			err = clr_error_set(CLR_ENET, "%s: interrupted: shutting "
+					    "down", shown);
+			break;
 		} else {
 			again = curl_transient(rc);
 			err = clr_error_set(CLR_ENET, "%s: %s", shown,
 					    t.errbuf[0] ? t.errbuf : curl_easy_strerror(rc));
 		}
-		if (!again || attempt == attempts)
+		if (!again || attempt == attempts || clr_cancel_requested())
 			break;
 		delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : 0;
 		for (int i = 1; i < attempt && delay < RETRY_DELAY_CAP_MS; i++)
@@ -570,6 +569,11 @@ static int http_get(struct http_result *res, struct sink *sink, const char *url,
 		clr_log_info("fetch: %s; attempt %d of %d failed, retrying in %ld ms",
 			     clr_error_msg(), attempt, attempts, delay);
 		sleep_ms(delay);
+		if (clr_cancel_requested()) {
+			err = clr_error_set(CLR_ENET, "%s: interrupted: shutting "
+					    "down", shown);
+			break;
+		}
 	}
 	if (err == CLR_ENET && attempt > 1) {
 		char *msg = clr_strdup(clr_error_msg());

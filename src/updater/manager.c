@@ -18,6 +18,7 @@
 #include "updater/fetch.h"
 #include "updater/manager.h"
 #include "util/alloc.h"
+#include "util/cancel.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -406,6 +407,12 @@ int clr_update_run_with(struct clr_store *s, const struct clr_config *cfg,
 		r = add_result(out, u->name, src);
 		if (dup) {
 			fail(out, r, "another updater has the same name");
+			continue;
+		}
+		if (clr_cancel_requested()) {
+			/* Shutting down: the rest waits for the next run. */
+			r->outcome = CLR_UPDATE_SKIPPED;
+			r->error = clr_strdup("not run: shutting down");
 			continue;
 		}
 		run_one(s, u, out, r);

@@ -433,3 +433,34 @@ def test_notifier_metrics(clarion, world, tmp_path):
                                     '{status="delivered"}') == 2
     finally:
         rx.stop()
+
+
+# ---- SIGTERM while the feeds are unreachable -------------------------------------
+
+def test_sigterm_interrupts_an_update_run(clarion, world, tmp_path):
+    """A service asked to stop while its updaters retry an unreachable feed
+    stops in seconds (the retries and the remaining updaters are dropped,
+    nothing is written), not after every updater's retries: Kubernetes
+    sends SIGKILL 30 s after SIGTERM."""
+    dead = "http://127.0.0.1:%d/" % free_port()  # nothing listens there
+    feeds = {name: {"url": dead + name, "mirror": dead + "mirror/",
+                    "releases": "bookworm=12"} for name in ("debian",)}
+    cfg = config(world, updaters={"sets": ["debian", "alpine"],
+                                  "config": dict(feeds, alpine={"url": dead})})
+    srv = server(clarion, world, tmp_path, str(tmp_path / "db.sqlite"), cfg=cfg,
+                 wait_ready=False)
+    srv.start()
+    try:
+        deadline = time.time() + 30
+        while "retrying in" not in srv.log() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "retrying in" in srv.log(), srv.log()
+        t0 = time.time()
+        rc = srv.stop(grace=20)
+        took = time.time() - t0
+    finally:
+        srv.stop()
+    log = srv.log()
+    assert rc == 0, log
+    assert took < 5, (took, log)
+    assert "interrupted: shutting down" in log or "not run: shutting down" in log, log
