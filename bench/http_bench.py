@@ -38,7 +38,6 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "bench"))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-import gen_debian_json  # noqa: E402
 import ingest_bench  # noqa: E402
 import match_bench  # noqa: E402
 from harness.server import ClarionServer  # noqa: E402
@@ -123,11 +122,7 @@ def main():
     srv = blobs = None
     try:
         env = ingest_bench.child_env(tmp)
-        cached = os.path.join(ingest_bench.cache_dir(), "match-v2-%s.db"
-                              % gen_debian_json.fingerprint())
-        if not os.path.exists(cached):
-            say("  filling %s (cached for later runs)..." % cached)
-            match_bench.fill(clarion, cached, env, tmp)
+        cached = match_bench.cached_db(clarion, env, tmp)
         db = os.path.join(tmp, "clarion.db")
         shutil.copyfile(cached, db)
         blob = layer_bytes()

@@ -79,6 +79,17 @@ def fill(clarion, db, env, tmp):
                 os.unlink(os.path.join(os.path.dirname(db), n))
 
 
+def cached_db(clarion, env, tmp):
+    """The benchmark database, filled on first use and cached under the
+    generated tracker's fingerprint (http_bench.py uses it too)."""
+    db = os.path.join(ingest_bench.cache_dir(), "match-v2-%s.db"
+                      % gen_debian_json.fingerprint())
+    if not os.path.exists(db):
+        say("  filling %s (cached for later runs)..." % db)
+        fill(clarion, db, env, tmp)
+    return db
+
+
 def main():
     args = sys.argv[1:]
     dump = None
@@ -92,11 +103,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="clarion-match-bench.")
     try:
         env = ingest_bench.child_env(tmp)
-        db = os.path.join(ingest_bench.cache_dir(), "match-v2-%s.db"
-                          % gen_debian_json.fingerprint())
-        if not os.path.exists(db):
-            say("  filling %s (cached for later runs)..." % db)
-            fill(clarion, db, env, tmp)
+        db = cached_db(clarion, env, tmp)
         rootfs = os.path.join(tmp, "root")
         os.makedirs(os.path.join(rootfs, "etc"))
         os.makedirs(os.path.join(rootfs, "var", "lib", "dpkg"))
