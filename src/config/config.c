@@ -92,7 +92,8 @@ const struct clr_config_key clr_config_keys[] = {
 	{ "matcher.max_conn_pool", CLR_CONFIG_INT, "0", NULL,
 	  "accepted for Clair compatibility (deprecated there too)" },
 	{ "matcher.disable_enrichment", CLR_CONFIG_BOOL, "false", NULL,
-	  "accepted for Clair compatibility; clarion has no enrichers yet" },
+	  "no CVSS enrichment (NVD scores) in reports even when the nvd "
+	  "source has data" },
 	{ "matcher.index_poll", CLR_CONFIG_DURATION, "5s", NULL,
 	  "clarion: how often a server checks the database for new update "
 	  "operations (another replica's) to reload its vulnerability index" },

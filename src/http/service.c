@@ -271,6 +271,8 @@ static void load_locked(struct clr_service *svc)
 	atomic_init(&r->refs, 1);
 	r->counter = counter;
 	err = clr_vindex_build(&r->ix, s);
+	if (!err && clr_config_bool(svc->o.cfg, "matcher.disable_enrichment"))
+		clr_vindex_drop_enrichment(&r->ix);
 	clr_service_store_release(svc, s, err);
 	pthread_mutex_lock(&svc->metrics_mu);
 	svc->loads++;

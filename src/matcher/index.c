@@ -656,6 +656,20 @@ const struct clr_vbucket *clr_vindex_lookup(const struct clr_vindex *ix,
 	return clr_hashmap_get(&ix->buckets, key);
 }
 
+void clr_vindex_drop_enrichment(struct clr_vindex *ix)
+{
+	for (size_t i = 0; ix->enrich && i < ix->records; i++)
+		json_decref(ix->enrich[i]);
+	if (ix->enrich)
+		scratch_free(ix->enrich, (ix->records ? ix->records : 1) *
+					 sizeof(*ix->enrich));
+	ix->enrich = NULL;
+	/* the scores themselves live in the arena, freed with the index */
+	clr_hashmap_release(&ix->cvss, NULL);
+	clr_hashmap_init(&ix->cvss);
+	ix->cvss_records = 0;
+}
+
 const struct clr_nvd_cvss *clr_vindex_cvss(const struct clr_vindex *ix,
 					   const char *id)
 {

@@ -147,6 +147,10 @@ void clr_vindex_finish(struct clr_vindex *ix);
 const struct clr_vbucket *clr_vindex_lookup(const struct clr_vindex *ix,
 					    const char *ns, const char *name);
 
+/* Forgets the NVD scores (matcher.disable_enrichment): reports are then
+ * exactly as without NVD data.  Before the index is shared. */
+void clr_vindex_drop_enrichment(struct clr_vindex *ix);
+
 /* NVD's scores of CVE id ("CVE-2023-1234"), or NULL. */
 const struct clr_nvd_cvss *clr_vindex_cvss(const struct clr_vindex *ix,
 					   const char *id);

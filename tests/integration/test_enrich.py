@@ -181,6 +181,24 @@ def test_enrichment_v4_and_v1(clarion, world, tmp_path, db):
         assert "Metadata" not in vulns["CVE-2005-3111"]
 
 
+def test_disable_enrichment(clarion, world, tmp_path):
+    """matcher.disable_enrichment: the NVD data is in the database, but
+    reports carry neither v4 enrichments nor v1 Metadata."""
+    db = str(tmp_path / "db.sqlite")
+    cfg = {"updaters": updaters(world["fs"]),
+           "matcher": {"period": "1h", "index_poll": "500ms"}}
+    p, lines = update(clarion, world, cfg, db, tmp_path)
+    assert p.returncode == 0 and lines["nvd"][0] == "updated", p.stdout
+    cfg["matcher"]["disable_enrichment"] = True
+    with ClarionServer(clarion, tmp_path / "srv", db, config=cfg,
+                       env=world["env"]) as srv:
+        m = world["manifest"]
+        srv.json("POST", "/indexer/api/v1/index_report", m, expect=201)
+        vr = srv.json("GET", "/matcher/api/v1/vulnerability_report/" + m["hash"])
+        assert "CVE-2022-1576" in {v["name"] for v in vr["vulnerabilities"].values()}
+        assert vr["enrichments"] == {}
+
+
 def test_no_nvd_without_url(clarion, world, tmp_path):
     """Naming the source is not enough: without a url nothing is fetched,
     and reports have empty enrichments."""
