@@ -48,6 +48,10 @@ import zlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.join(TOP, "bench"))
+
+# The benchmarks' shared small pieces live in ingest_bench.
+from ingest_bench import Broken, cache_dir, note, say  # noqa: E402
 
 # Bump when the layer built from them changes: cached files of another
 # version are rebuilt.
@@ -61,27 +65,6 @@ RSS_NOISE_MIB = 2.0  # what "independent of size" allows for
 DEBOOTSTRAP_TIMEOUT = 240   # it takes 20-60 s; a hung mirror must not hang bench
 RETRY_AFTER = 24 * 3600     # after a failed debootstrap, use the fallback this long
 MiB = 1024.0 * 1024.0
-
-
-class Broken(Exception):
-    """Something that is not slow but wrong: the run exits 1."""
-
-
-def say(*a):
-    print(*a, flush=True)
-
-
-def note(msg):
-    print("  # " + msg, flush=True)
-
-
-def cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    d = os.path.join(base, "clarion-bench")
-    os.makedirs(d, exist_ok=True)
-    return d
 
 
 # ---- gzip layers, streamed to a file --------------------------------------

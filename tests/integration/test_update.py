@@ -21,7 +21,8 @@ import uuid
 import pytest
 
 from conftest import FIXTURES, run
-from harness.clarion import clean_env, pg_url, write_config
+from harness.clarion import (clarion_run, clean_env, pg_url, write_config,
+                             update_report as report, update_status as status)
 from harness.feeds import FeedServer, feed_server  # noqa: F401
 
 TRACKER = os.path.join(FIXTURES, "feeds", "debian", "tracker-json-sample.json")
@@ -50,10 +51,6 @@ def db(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "clarion.db")
     return pg_url()
-
-
-def clarion_run(clarion, env, *args, timeout=120):
-    return run([clarion] + [str(a) for a in args], env=env, timeout=timeout)
 
 
 def stderr_lines(p):
@@ -106,35 +103,6 @@ def need_debian(clarion, env, tmp_path):
 
 
 # ---- reading the output ----------------------------------------------------
-
-def report(p):
-    """{name: (outcome, count, rest)} of `clarion update`'s lines."""
-    out = {}
-    for line in p.stdout.splitlines():
-        parts = line.split()
-        assert len(parts) >= 5, line
-        name, outcome, count, word, secs = parts[:5]
-        assert outcome in ("updated", "unchanged", "failed", "skipped"), line
-        assert word == "vulnerabilities", line
-        assert secs.endswith("s") and float(secs[:-1]) >= 0, line
-        out[name] = (outcome, int(count), " ".join(parts[5:]))
-    return out
-
-
-def status(clarion, env, db, *args):
-    """{updater: {attempt, success, records, error}} of --status."""
-    p = clarion_run(clarion, env, "update", "--db", db, "--status", *args)
-    assert p.returncode == 0, p.stderr
-    lines = p.stdout.splitlines()
-    assert lines[0].split() == ["UPDATER", "LAST", "ATTEMPT", "LAST", "SUCCESS",
-                                "RECORDS", "LAST", "ERROR"], lines[0]
-    out = {}
-    for line in lines[1:]:
-        # Dates have no spaces; the error (last column) may.
-        name, attempt, success, records, error = line.split(None, 4)
-        out[name] = {"attempt": attempt, "success": success,
-                     "records": int(records), "error": error}
-    return out
 
 
 # ---- usage -------------------------------------------------------------------

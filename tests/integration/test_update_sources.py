@@ -51,7 +51,8 @@ import zipfile
 import pytest
 
 from conftest import FIXTURES, run
-from harness.clarion import clean_env, pg_url, psql, with_dbname
+from harness.clarion import (clarion_run, clean_env, pg_url, psql, with_dbname,
+                             update_report as report, update_status as status)
 from harness.feeds import feed_server  # noqa: F401
 
 FEEDS = os.path.join(FIXTURES, "feeds")
@@ -110,40 +111,7 @@ def fresh_pg(request):
 # fresh_pg.
 
 
-def clarion_run(clarion, env, *args, timeout=120):
-    return run([clarion] + [str(a) for a in args], env=env, timeout=timeout)
-
-
 # ---- reading what clarion says ------------------------------------------------
-
-def report(p):
-    """{name: (outcome, count, rest)} of `clarion update`'s lines."""
-    out = {}
-    for line in p.stdout.splitlines():
-        parts = line.split()
-        assert len(parts) >= 5, line
-        name, outcome, count, word, secs = parts[:5]
-        assert outcome in ("updated", "unchanged", "failed", "skipped"), line
-        assert word == "vulnerabilities", line
-        assert re.fullmatch(r"\d+\.\d\ds", secs), line
-        assert name not in out, line
-        out[name] = (outcome, int(count), " ".join(parts[5:]))
-    return out
-
-
-def status(clarion, env, db, *args):
-    """{updater: {attempt, success, records, error}} of --status."""
-    p = clarion_run(clarion, env, "update", "--db", db, "--status", *args)
-    assert p.returncode == 0, p.stderr
-    lines = p.stdout.splitlines()
-    assert lines[0].split() == ["UPDATER", "LAST", "ATTEMPT", "LAST", "SUCCESS",
-                                "RECORDS", "LAST", "ERROR"], lines[0]
-    out = {}
-    for line in lines[1:]:
-        name, attempt, success, records, error = line.split(None, 4)
-        out[name] = {"attempt": attempt, "success": success,
-                     "records": int(records), "error": error}
-    return out
 
 
 def diff_logged(p, updater):

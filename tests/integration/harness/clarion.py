@@ -11,6 +11,7 @@ The `fresh_pg` and `db` fixtures built on these live in conftest.py.
 """
 import json
 import os
+import re
 import shutil
 import urllib.parse
 import uuid
@@ -118,3 +119,40 @@ def update(clarion, db, cfg, directory, env, *args, timeout=120):
 def report_lines(p):
     """`clarion update`'s report on stdout as {updater: [the line's other words]}."""
     return {l.split()[0]: l.split()[1:] for l in p.stdout.splitlines() if l.strip()}
+
+
+def clarion_run(clarion, env, *args, timeout=120):
+    """`clarion ARGS...` with env; the completed process."""
+    return run([clarion] + [str(a) for a in args], env=env, timeout=timeout)
+
+
+def update_report(p):
+    """{name: (outcome, count, rest)} of `clarion update`'s report lines,
+    checking each line's shape: NAME OUTCOME COUNT vulnerabilities SECONDSs."""
+    out = {}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        assert len(parts) >= 5, line
+        name, outcome, count, word, secs = parts[:5]
+        assert outcome in ("updated", "unchanged", "failed", "skipped"), line
+        assert word == "vulnerabilities", line
+        assert re.fullmatch(r"\d+\.\d\ds", secs), line
+        assert name not in out, line
+        out[name] = (outcome, int(count), " ".join(parts[5:]))
+    return out
+
+
+def update_status(clarion, env, db, *args):
+    """{updater: {attempt, success, records, error}} of `clarion update --status`."""
+    p = clarion_run(clarion, env, "update", "--db", db, "--status", *args)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["UPDATER", "LAST", "ATTEMPT", "LAST", "SUCCESS",
+                                "RECORDS", "LAST", "ERROR"], lines[0]
+    out = {}
+    for line in lines[1:]:
+        # Dates have no spaces; the error (last column) may.
+        name, attempt, success, records, error = line.split(None, 4)
+        out[name] = {"attempt": attempt, "success": success,
+                     "records": int(records), "error": error}
+    return out
